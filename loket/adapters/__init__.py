@@ -1,0 +1,1 @@
+"""Adapters: the replaceable outside parts (storage, events, passwords) around the core."""

@@ -1,0 +1,426 @@
+"""Repositories over SQLAlchemy Core: rows in, domain objects out, and back."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from loket.adapters.db import schema as t
+from loket.domain.errors import ConcurrentUpdate, NotFound
+from loket.domain.locations import Location, LocationKind, OpeningHours
+from loket.domain.staff import OfficerStatus, Role, Skills, StaffMember
+from loket.domain.tickets import HELD_STATES, Outcome, Ticket, TicketState
+from loket.services.ports import Credentials
+
+
+class Tracker:
+    """Remembers the aggregates a transaction touched, so their events can be collected."""
+
+    def __init__(self) -> None:
+        self.seen: list[Ticket | StaffMember] = []
+
+    def track(self, item: Any) -> Any:
+        self.seen.append(item)
+        return item
+
+
+class SqlTicketRepository:
+    def __init__(self, conn: Connection, tracker: Tracker) -> None:
+        self._conn = conn
+        self._tracker = tracker
+        self._locks = conn.dialect.name == "postgresql"
+
+    def add(self, ticket: Ticket) -> None:
+        self._conn.execute(insert(t.tickets).values(**_ticket_values(ticket)))
+        self._tracker.track(ticket)
+
+    def get(self, ticket_id: str) -> Ticket:
+        return self._one(select(t.tickets).where(t.tickets.c.id == ticket_id))
+
+    def get_for_update(self, ticket_id: str) -> Ticket:
+        query = select(t.tickets).where(t.tickets.c.id == ticket_id)
+        if self._locks:
+            query = query.with_for_update()
+        return self._one(query)
+
+    def save(self, ticket: Ticket) -> None:
+        values = _ticket_values(ticket)
+        values["version"] = ticket.version + 1
+        result = self._conn.execute(
+            update(t.tickets)
+            .where(t.tickets.c.id == ticket.id, t.tickets.c.version == ticket.version)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdate("ticket.changed", ticket=ticket.number)
+        ticket.version += 1
+
+    def by_idempotency_key(self, key: str) -> Ticket | None:
+        row = self._conn.execute(
+            select(t.tickets).where(t.tickets.c.idempotency_key == key)
+        ).first()
+        return None if row is None else self._tracker.track(_ticket(row))
+
+    def claim_next(self, skills: Skills) -> Ticket | None:
+        query = (
+            select(t.tickets)
+            .where(
+                t.tickets.c.state == TicketState.WAITING.value,
+                t.tickets.c.language.in_(sorted(skills.languages)),
+                t.tickets.c.service_code.in_(sorted(skills.services)),
+            )
+            .order_by(t.tickets.c.rank_at, t.tickets.c.taken_at, t.tickets.c.id)
+            .limit(1)
+        )
+        if self._locks:
+            # Officers racing for the head each get a different ticket instead of queueing
+            # behind one row lock; SQLite serialises writers with BEGIN IMMEDIATE instead.
+            query = query.with_for_update(skip_locked=True)
+        row = self._conn.execute(query).first()
+        return None if row is None else self._tracker.track(_ticket(row))
+
+    def held_by(self, officer_id: int) -> list[Ticket]:
+        query = select(t.tickets).where(
+            t.tickets.c.officer_id == officer_id,
+            t.tickets.c.state.in_([s.value for s in HELD_STATES]),
+        )
+        if self._locks:
+            query = query.with_for_update()
+        return [self._tracker.track(_ticket(row)) for row in self._conn.execute(query)]
+
+    def expired_leases(self, at: datetime, limit: int) -> list[Ticket]:
+        query = (
+            select(t.tickets)
+            .where(
+                t.tickets.c.lease_expires_at <= at,
+                t.tickets.c.state.in_([s.value for s in HELD_STATES]),
+            )
+            .order_by(t.tickets.c.lease_expires_at)
+            .limit(limit)
+        )
+        if self._locks:
+            query = query.with_for_update(skip_locked=True)
+        return [self._tracker.track(_ticket(row)) for row in self._conn.execute(query)]
+
+    def open_tickets(self, location_id: int | None = None) -> list[Ticket]:
+        states = [s.value for s in HELD_STATES | {TicketState.WAITING}]
+        query = select(t.tickets).where(t.tickets.c.state.in_(states))
+        if location_id is not None:
+            query = query.where(t.tickets.c.location_id == location_id)
+        query = query.order_by(t.tickets.c.rank_at, t.tickets.c.taken_at, t.tickets.c.id)
+        return [_ticket(row) for row in self._conn.execute(query)]
+
+    def count_ahead(self, ticket: Ticket) -> int:
+        c = t.tickets.c
+        query = (
+            select(func.count())
+            .select_from(t.tickets)
+            .where(
+                c.state == TicketState.WAITING.value,
+                c.language == ticket.language,
+                c.service_code == ticket.service_code,
+                (c.rank_at < ticket.rank_at)
+                | and_(c.rank_at == ticket.rank_at, c.taken_at < ticket.taken_at),
+            )
+        )
+        return int(self._conn.execute(query).scalar_one())
+
+    def next_sequence(self, location_id: int, day: date) -> int:
+        # One atomic upsert: concurrent takers at the same desk get consecutive numbers.
+        dialect = postgresql if self._locks else sqlite
+        statement = dialect.insert(t.ticket_counters).values(
+            location_id=location_id, day=day, last_number=1
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["location_id", "day"],
+            set_={"last_number": t.ticket_counters.c.last_number + 1},
+        ).returning(t.ticket_counters.c.last_number)
+        return int(self._conn.execute(statement).scalar_one())
+
+    def recent_handling_seconds(self, service_code: str | None, limit: int) -> list[float]:
+        c = t.tickets.c
+        query = select(c.accepted_at, c.finished_at).where(
+            c.state == TicketState.FINISHED.value, c.accepted_at.is_not(None)
+        )
+        if service_code is not None:
+            query = query.where(c.service_code == service_code)
+        query = query.order_by(c.finished_at.desc()).limit(limit)
+        return [
+            (finished - accepted).total_seconds()
+            for accepted, finished in self._conn.execute(query)
+        ]
+
+    def recently_called(self, location_id: int, limit: int) -> list[Ticket]:
+        c = t.tickets.c
+        query = (
+            select(t.tickets)
+            .where(c.location_id == location_id, c.accepted_at.is_not(None))
+            .order_by(c.accepted_at.desc())
+            .limit(limit)
+        )
+        return [_ticket(row) for row in self._conn.execute(query)]
+
+    def _one(self, query: Any) -> Ticket:
+        row = self._conn.execute(query).first()
+        if row is None:
+            raise NotFound("ticket.unknown", field="ticket")
+        return self._tracker.track(_ticket(row))  # type: ignore[no-any-return]
+
+
+def _ticket_values(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "location_id": ticket.location_id,
+        "location_code": ticket.location_code,
+        "service_code": ticket.service_code,
+        "language": ticket.language,
+        "channel": ticket.channel,
+        "priority": ticket.priority,
+        "state": ticket.state.value,
+        "taken_at": ticket.taken_at,
+        "rank_at": ticket.rank_at,
+        "changed_at": ticket.changed_at,
+        "officer_id": ticket.officer_id,
+        "lease_expires_at": ticket.lease_expires_at,
+        "offered_at": ticket.offered_at,
+        "accepted_at": ticket.accepted_at,
+        "finished_at": ticket.finished_at,
+        "is_returned": ticket.is_returned,
+        "return_count": ticket.return_count,
+        "note": ticket.note,
+        "outcome": None if ticket.outcome is None else ticket.outcome.value,
+        "idempotency_key": ticket.idempotency_key,
+        "version": ticket.version,
+    }
+
+
+def _ticket(row: Row[Any]) -> Ticket:
+    m = row._mapping
+    return Ticket(
+        id=m["id"],
+        number=m["number"],
+        location_id=m["location_id"],
+        location_code=m["location_code"],
+        service_code=m["service_code"],
+        language=m["language"],
+        channel=m["channel"],
+        priority=m["priority"],
+        state=TicketState(m["state"]),
+        taken_at=m["taken_at"],
+        rank_at=m["rank_at"],
+        changed_at=m["changed_at"],
+        officer_id=m["officer_id"],
+        lease_expires_at=m["lease_expires_at"],
+        offered_at=m["offered_at"],
+        accepted_at=m["accepted_at"],
+        finished_at=m["finished_at"],
+        is_returned=m["is_returned"],
+        return_count=m["return_count"],
+        note=m["note"],
+        outcome=None if m["outcome"] is None else Outcome(m["outcome"]),
+        idempotency_key=m["idempotency_key"],
+        version=m["version"],
+    )
+
+
+class SqlLocationRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, location_id: int) -> Location:
+        return self._one(select(t.locations).where(t.locations.c.id == location_id))
+
+    def by_slug(self, slug: str) -> Location:
+        return self._one(select(t.locations).where(t.locations.c.slug == slug))
+
+    def list(self) -> list[Location]:
+        rows = self._conn.execute(select(t.locations).order_by(t.locations.c.name))
+        return [_location(row) for row in rows]
+
+    def add(self, location: Location) -> None:
+        result = self._conn.execute(
+            insert(t.locations).values(
+                code=location.code,
+                slug=location.slug,
+                name=location.name,
+                municipality=location.municipality,
+                kind=location.kind.value,
+                country=location.country,
+                time_zone=location.time_zone,
+                languages=list(location.languages),
+                service_codes=sorted(location.service_codes),
+                hours=location.hours.to_dict(),
+                is_active=location.is_active,
+            )
+        )
+        location.id = int(result.inserted_primary_key[0])
+
+    def _one(self, query: Any) -> Location:
+        row = self._conn.execute(query).first()
+        if row is None:
+            raise NotFound("location.unknown", field="location")
+        return _location(row)
+
+
+def _location(row: Row[Any]) -> Location:
+    m = row._mapping
+    return Location(
+        id=m["id"],
+        code=m["code"],
+        slug=m["slug"],
+        name=m["name"],
+        municipality=m["municipality"],
+        kind=LocationKind(m["kind"]),
+        time_zone=m["time_zone"],
+        languages=tuple(m["languages"]),
+        service_codes=frozenset(m["service_codes"]),
+        hours=OpeningHours.from_dict(m["hours"]),
+        country=m["country"],
+        is_active=m["is_active"],
+    )
+
+
+class SqlStaffRepository:
+    def __init__(self, conn: Connection, tracker: Tracker) -> None:
+        self._conn = conn
+        self._tracker = tracker
+        self._locks = conn.dialect.name == "postgresql"
+
+    def get(self, staff_id: int) -> StaffMember:
+        return self._one(select(t.staff).where(t.staff.c.id == staff_id))
+
+    def get_for_update(self, staff_id: int) -> StaffMember:
+        query = select(t.staff).where(t.staff.c.id == staff_id)
+        if self._locks:
+            query = query.with_for_update()
+        return self._one(query)
+
+    def by_username(self, username: str) -> StaffMember | None:
+        row = self._conn.execute(select(t.staff).where(t.staff.c.username == username)).first()
+        return None if row is None else self._tracker.track(_staff(row))
+
+    def list(self) -> list[StaffMember]:
+        rows = self._conn.execute(select(t.staff).order_by(t.staff.c.username))
+        return [_staff(row) for row in rows]
+
+    def add(self, member: StaffMember, credentials: Credentials) -> None:
+        result = self._conn.execute(
+            insert(t.staff).values(
+                **_staff_values(member),
+                password_hash=credentials.password_hash,
+                totp_secret=credentials.totp_secret,
+                failed_attempts=credentials.failed_attempts,
+                locked_until=credentials.locked_until,
+            )
+        )
+        member.id = int(result.inserted_primary_key[0])
+        self._tracker.track(member)
+
+    def save(self, member: StaffMember) -> None:
+        self._conn.execute(
+            update(t.staff).where(t.staff.c.id == member.id).values(**_staff_values(member))
+        )
+
+    def credentials(self, staff_id: int) -> Credentials:
+        c = t.staff.c
+        row = self._conn.execute(
+            select(c.password_hash, c.totp_secret, c.failed_attempts, c.locked_until).where(
+                c.id == staff_id
+            )
+        ).first()
+        if row is None:
+            raise NotFound("staff.unknown")
+        return Credentials(*row)
+
+    def save_credentials(self, staff_id: int, credentials: Credentials) -> None:
+        self._conn.execute(
+            update(t.staff)
+            .where(t.staff.c.id == staff_id)
+            .values(
+                password_hash=credentials.password_hash,
+                totp_secret=credentials.totp_secret,
+                failed_attempts=credentials.failed_attempts,
+                locked_until=credentials.locked_until,
+            )
+        )
+
+    def _one(self, query: Any) -> StaffMember:
+        row = self._conn.execute(query).first()
+        if row is None:
+            raise NotFound("staff.unknown", field="staff")
+        return self._tracker.track(_staff(row))  # type: ignore[no-any-return]
+
+
+def _staff_values(member: StaffMember) -> dict[str, Any]:
+    return {
+        "username": member.username,
+        "display_name": member.display_name,
+        "roles": sorted(role.value for role in member.roles),
+        "languages": sorted(member.skills.languages),
+        "services": sorted(member.skills.services),
+        "status": member.status.value,
+        "status_since_at": member.status_since_at,
+        "ui_language": member.ui_language,
+        "is_active": member.is_active,
+    }
+
+
+def _staff(row: Row[Any]) -> StaffMember:
+    m = row._mapping
+    return StaffMember(
+        id=m["id"],
+        username=m["username"],
+        display_name=m["display_name"],
+        roles=frozenset(Role(role) for role in m["roles"]),
+        skills=Skills(languages=frozenset(m["languages"]), services=frozenset(m["services"])),
+        status=OfficerStatus(m["status"]),
+        status_since_at=m["status_since_at"],
+        ui_language=m["ui_language"],
+        is_active=m["is_active"],
+    )
+
+
+class SqlTokenRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(
+        self, staff_id: int, token_hash: str, created_at: datetime, expires_at: datetime
+    ) -> None:
+        self._conn.execute(
+            insert(t.staff_tokens).values(
+                staff_id=staff_id,
+                token_hash=token_hash,
+                created_at=created_at,
+                expires_at=expires_at,
+            )
+        )
+
+    def staff_for(self, token_hash: str, at: datetime) -> int | None:
+        c = t.staff_tokens.c
+        row = self._conn.execute(
+            select(c.staff_id).where(
+                c.token_hash == token_hash, c.expires_at > at, c.revoked_at.is_(None)
+            )
+        ).first()
+        return None if row is None else int(row[0])
+
+    def revoke(self, token_hash: str, at: datetime) -> None:
+        c = t.staff_tokens.c
+        self._conn.execute(
+            update(t.staff_tokens)
+            .where(c.token_hash == token_hash, c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
+    def revoke_all(self, staff_id: int, at: datetime) -> None:
+        c = t.staff_tokens.c
+        self._conn.execute(
+            update(t.staff_tokens)
+            .where(c.staff_id == staff_id, c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )

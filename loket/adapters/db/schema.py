@@ -1,0 +1,186 @@
+"""The database tables; Alembic migrations are written against this metadata."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out; SQLite keeps no zone, so it is restored on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use UTC-aware ones")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real bigint.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(4), nullable=False, unique=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("municipality", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("languages", JSON, nullable=False),
+    Column("service_codes", JSON, nullable=False),
+    Column("hours", JSON, nullable=False),
+    Column("is_active", Boolean, nullable=False, default=True),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("languages", JSON, nullable=False),
+    Column("services", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_since_at", UtcDateTime),
+    Column("ui_language", String(8), nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("totp_secret", String(64)),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", UtcDateTime),
+)
+
+staff_tokens = Table(
+    "staff_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("number", String(16), nullable=False),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
+    Column("location_code", String(4), nullable=False),
+    Column("service_code", String(64), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("taken_at", UtcDateTime, nullable=False),
+    Column("rank_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("officer_id", Integer, ForeignKey("staff.id")),
+    Column("lease_expires_at", UtcDateTime),
+    Column("offered_at", UtcDateTime),
+    Column("accepted_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("is_returned", Boolean, nullable=False),
+    Column("return_count", Integer, nullable=False),
+    Column("note", Text),
+    Column("outcome", String(16)),
+    Column("idempotency_key", String(200), unique=True),
+    Column("version", Integer, nullable=False),
+    # The hand-out scans waiting tickets in rank order; the sweeper scans leases.
+    Index("ix_tickets_state_rank", "state", "rank_at"),
+    Index("ix_tickets_officer_state", "officer_id", "state"),
+    Index("ix_tickets_lease", "lease_expires_at"),
+    Index("ix_tickets_location_state", "location_id", "state"),
+    Index("ix_tickets_service_finished", "service_code", "finished_at"),
+)
+
+ticket_counters = Table(
+    "ticket_counters",
+    metadata,
+    Column("location_id", Integer, ForeignKey("locations.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+# The event log is also the outbox: events are written in the transaction that caused
+# them, and each node's hub tails this table, so a crash after commit loses nothing.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("type", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("location_id", Integer),
+    Column("at", UtcDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("sequence", BigId, primary_key=True, autoincrement=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("personal_data", Boolean, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Index("ix_audit_subject", "subject_type", "subject_id"),
+)
+
+idempotency = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("scope", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("response", JSON, nullable=False),
+)

@@ -1,0 +1,67 @@
+"""The one place that picks concrete adapters from configuration and wires the use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from loket.adapters.clock import SystemClock
+from loket.adapters.db.engine import make_engine
+from loket.adapters.db.event_log import EventLog
+from loket.adapters.db.uow import SqlUnitOfWorkFactory
+from loket.adapters.events.hub import EventHub, Wake
+from loket.adapters.security import Argon2Hasher, Totp
+from loket.config import Settings
+from loket.domain.tickets import QueuePolicy
+from loket.services.ports import Clock, PasswordHasher
+from loket.services.queue import QueueContext
+from loket.services.staff import StaffContext
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    event_log: EventLog
+    hub: EventHub
+    queue: QueueContext
+    staff: StaffContext
+    totp: Totp
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def build(
+    settings: Settings, *, clock: Clock | None = None, hasher: PasswordHasher | None = None
+) -> Container:
+    engine = make_engine(settings.effective_database_url)
+    wake: Wake
+    if settings.redis_url:
+        from loket.adapters.events.redis_wake import RedisWake
+
+        wake = RedisWake(settings.redis_url)
+    else:
+        wake = Wake()
+    event_log = EventLog(engine)
+    hub = EventHub(event_log, wake)
+    uow = SqlUnitOfWorkFactory(engine, on_commit=wake.announce)
+    clock = clock or SystemClock()
+    policy = QueuePolicy(
+        offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
+        service_lease=timedelta(seconds=settings.service_lease_seconds),
+    )
+    totp = Totp()
+    return Container(
+        settings=settings,
+        engine=engine,
+        event_log=event_log,
+        hub=hub,
+        queue=QueueContext(uow=uow, clock=clock, policy=policy),
+        staff=StaffContext(
+            uow=uow, clock=clock, hasher=hasher or Argon2Hasher(), second_factor=totp
+        ),
+        totp=totp,
+    )

@@ -1,0 +1,81 @@
+"""Configuration from LOKET_* environment variables (or CLI flags of the same names)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo: bool = True
+    # Origins allowed to open WebSockets besides the service's own (e.g. behind a proxy).
+    allowed_origins: tuple[str, ...] = ()
+    offer_timeout_seconds: int = 30
+    service_lease_seconds: int = 45
+    # How long the event log keeps events for clients that resume; older ones get a snapshot.
+    event_retention_hours: int = 24
+    max_body_bytes: int = 64 * 1024
+    # Public endpoints: taking a ticket, per client address.
+    tickets_per_minute: int = 20
+    sweep_seconds: float = 2.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'loket.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, kind in _FIELDS.items():
+            raw = env.get(f"LOKET_{name.upper()}")
+            if raw is not None and raw != "":
+                values[name] = _parse(kind, raw, name)
+        settings = cls(**values)
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return replace(settings, **given)
+
+
+_FIELDS = {
+    "data_dir": Path,
+    "database_url": str,
+    "redis_url": str,
+    "host": str,
+    "port": int,
+    "demo": bool,
+    "allowed_origins": tuple,
+    "offer_timeout_seconds": int,
+    "service_lease_seconds": int,
+    "event_retention_hours": int,
+    "max_body_bytes": int,
+    "tickets_per_minute": int,
+    "sweep_seconds": float,
+}
+
+
+def _parse(kind: Any, raw: str, name: str) -> Any:
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"LOKET_{name.upper()} must be true or false, not {raw!r}")
+    if kind is tuple:
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    try:
+        return kind(raw)
+    except ValueError as error:
+        raise ValueError(f"LOKET_{name.upper()}: {error}") from None

@@ -1,0 +1,124 @@
+"""Domain events: what happened, in the past tense, each typed, with a dotted name and version."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class TicketSnapshot:
+    """The public state of a ticket as carried by events (no personal data)."""
+
+    id: str
+    number: str
+    location_id: int
+    location_code: str
+    service_code: str
+    language: str
+    priority: int
+    state: str
+    officer_id: int | None
+    is_returned: bool
+    taken_at: datetime
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every domain event; `type` is the dotted name clients switch on."""
+
+    type: ClassVar[str] = "event"
+    version: ClassVar[int] = 1
+
+    at: datetime
+
+    @property
+    def location_id(self) -> int | None:
+        """The location whose public stream (info screens) should see this event, if any."""
+        return None
+
+    def payload(self) -> dict[str, Any]:
+        data = asdict(self)
+        return _jsonable(data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class TicketEvent(Event):
+    ticket: TicketSnapshot
+
+    @property
+    def location_id(self) -> int | None:
+        return self.ticket.location_id
+
+
+@dataclass(frozen=True)
+class TicketTaken(TicketEvent):
+    type: ClassVar[str] = "ticket.taken"
+
+
+@dataclass(frozen=True)
+class TicketOffered(TicketEvent):
+    type: ClassVar[str] = "ticket.offered"
+
+
+@dataclass(frozen=True)
+class TicketCalled(TicketEvent):
+    """An officer accepted the ticket: the info screen calls the number to a booth."""
+
+    type: ClassVar[str] = "ticket.called"
+    booth: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketHeld(TicketEvent):
+    type: ClassVar[str] = "ticket.held"
+
+
+@dataclass(frozen=True)
+class TicketResumed(TicketEvent):
+    type: ClassVar[str] = "ticket.resumed"
+
+
+@dataclass(frozen=True)
+class TicketTransferred(TicketEvent):
+    type: ClassVar[str] = "ticket.transferred"
+    from_officer_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TicketReturned(TicketEvent):
+    """The ticket went back to the head of the queue (offer expired, officer gone, transfer)."""
+
+    type: ClassVar[str] = "ticket.returned"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TicketFinished(TicketEvent):
+    type: ClassVar[str] = "ticket.finished"
+    outcome: str = ""
+
+
+@dataclass(frozen=True)
+class TicketCancelled(TicketEvent):
+    type: ClassVar[str] = "ticket.cancelled"
+
+
+@dataclass(frozen=True)
+class OfficerStatusChanged(Event):
+    type: ClassVar[str] = "officer.status_changed"
+    staff_id: int
+    username: str
+    status: str
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(item) for item in value]
+    return value

@@ -1,0 +1,156 @@
+"""What the use cases need from outside, declared as Protocols; adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol
+
+from loket.domain.audit import AuditRecord
+from loket.domain.locations import Location
+from loket.domain.staff import Skills, StaffMember
+from loket.domain.tickets import Ticket
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class TicketRepository(Protocol):
+    def add(self, ticket: Ticket) -> None: ...
+
+    def get(self, ticket_id: str) -> Ticket:
+        """The ticket; raises NotFound("ticket.unknown")."""
+
+    def get_for_update(self, ticket_id: str) -> Ticket:
+        """The ticket, locked for this transaction; raises NotFound("ticket.unknown")."""
+
+    def save(self, ticket: Ticket) -> None:
+        """Write the ticket if nobody changed it since it was read; else ConcurrentUpdate."""
+
+    def by_idempotency_key(self, key: str) -> Ticket | None: ...
+
+    def claim_next(self, skills: Skills) -> Ticket | None:
+        """The best waiting ticket these skills cover, locked; tickets others hold are skipped."""
+
+    def held_by(self, officer_id: int) -> list[Ticket]: ...
+
+    def expired_leases(self, at: datetime, limit: int) -> list[Ticket]:
+        """Held tickets whose lease ran out, locked; tickets others hold are skipped."""
+
+    def open_tickets(self, location_id: int | None = None) -> list[Ticket]:
+        """Waiting and held tickets, in queue order."""
+
+    def count_ahead(self, ticket: Ticket) -> int:
+        """Waiting tickets of the same language and service ranked before this one."""
+
+    def next_sequence(self, location_id: int, day: date) -> int:
+        """The next ticket number of a location on a local day, atomically."""
+
+    def recent_handling_seconds(self, service_code: str | None, limit: int) -> list[float]: ...
+
+    def recently_called(self, location_id: int, limit: int) -> list[Ticket]: ...
+
+
+class LocationRepository(Protocol):
+    def get(self, location_id: int) -> Location: ...
+
+    def by_slug(self, slug: str) -> Location:
+        """The location; raises NotFound("location.unknown")."""
+
+    def list(self) -> list[Location]: ...
+
+    def add(self, location: Location) -> None: ...
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How a staff member proves who they are: the stored secrets, never shown."""
+
+    password_hash: str
+    totp_secret: str | None
+    failed_attempts: int
+    locked_until: datetime | None
+
+
+class StaffRepository(Protocol):
+    def get(self, staff_id: int) -> StaffMember:
+        """The staff member; raises NotFound("staff.unknown")."""
+
+    def get_for_update(self, staff_id: int) -> StaffMember: ...
+
+    def by_username(self, username: str) -> StaffMember | None: ...
+
+    def list(self) -> list[StaffMember]: ...
+
+    def add(self, member: StaffMember, credentials: Credentials) -> None: ...
+
+    def save(self, member: StaffMember) -> None: ...
+
+    def credentials(self, staff_id: int) -> Credentials: ...
+
+    def save_credentials(self, staff_id: int, credentials: Credentials) -> None: ...
+
+
+class AuditTrail(Protocol):
+    def record(self, record: AuditRecord) -> None:
+        """Append to the chain when the transaction commits."""
+
+
+class UnitOfWork(Protocol):
+    tickets: TicketRepository
+    locations: LocationRepository
+    staff: StaffRepository
+    tokens: TokenRepository
+    audit: AuditTrail
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Write the events the touched aggregates recorded, commit, then wake the event hub."""
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+Durations = Sequence[float]
+
+
+class TokenRepository(Protocol):
+    """Sign-in tokens of staff, stored only as hashes."""
+
+    def add(
+        self, staff_id: int, token_hash: str, created_at: datetime, expires_at: datetime
+    ) -> None: ...
+
+    def staff_for(self, token_hash: str, at: datetime) -> int | None: ...
+
+    def revoke(self, token_hash: str, at: datetime) -> None: ...
+
+    def revoke_all(self, staff_id: int, at: datetime) -> None: ...
+
+
+class SecondFactor(Protocol):
+    def new_secret(self) -> str: ...
+
+    def verify(self, secret: str, code: str, at: datetime) -> bool: ...
+
+    def provisioning_uri(self, secret: str, username: str) -> str: ...

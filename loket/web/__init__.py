@@ -1,0 +1,1 @@
+"""The web adapter: pages, the JSON API and live streams over WebSockets."""

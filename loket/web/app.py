@@ -1,0 +1,188 @@
+"""The application factory and its lifespan: hub, lease sweeper and event-log pruning."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import anyio.to_thread
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from loket import __version__
+from loket.bootstrap import Container, build
+from loket.config import Settings
+from loket.domain.errors import DomainError
+from loket.services import queue as queue_service
+from loket.web import problems, ws
+from loket.web.api import routes
+from loket.web.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    settings = settings or (container.settings if container else Settings.from_env())
+    owns_container = container is None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        current = container or build(settings)
+        app.state.container = current
+        await current.hub.start()
+        tasks = [
+            asyncio.create_task(_sweep_leases(current), name="loket-lease-sweeper"),
+            asyncio.create_task(_prune_events(current), name="loket-event-pruner"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await current.hub.stop()
+            if owns_container:
+                current.dispose()
+
+    app = FastAPI(
+        title="Loket",
+        version=__version__,
+        description="Virtual police desks: the central queue, locations and services.",
+        lifespan=lifespan,
+    )
+    app.state.ticket_limiter = RateLimiter(settings.tickets_per_minute)
+
+    @app.exception_handler(DomainError)
+    async def on_domain_error(request: Request, error: DomainError) -> JSONResponse:
+        return problems.domain_error_response(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        return problems.validation_error_response(request, error)
+
+    @app.exception_handler(HTTPException)
+    async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
+        return problems.http_error_response(request, error)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request) -> JSONResponse:
+        """The database and the event hub are reachable."""
+        current: Container = request.app.state.container
+        checks: dict[str, str] = {}
+        try:
+            await anyio.to_thread.run_sync(current.event_log.ping)
+            checks["database"] = "ok"
+        except Exception as error:  # reported, not raised: this is the probe's answer
+            checks["database"] = f"failed: {type(error).__name__}"
+        hub_ok = current.hub.is_running and await current.hub.wake.ping()
+        checks["events"] = "ok" if hub_ok else "failed"
+        is_ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ok" if is_ready else "unavailable", "checks": checks},
+            status_code=200 if is_ready else 503,
+        )
+
+    app.include_router(routes.router)
+    app.include_router(ws.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+class BodyLimit:
+    """Refuses bodies over the limit before the application reads them (413, problem+json)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive)
+    response = problems.problem(request, "request.too_large")
+    await response(scope, receive, send)
+
+
+async def _sweep_leases(container: Container) -> None:
+    """Returns expired offers and leases to the queue; every node runs one, safely."""
+    while True:
+        await asyncio.sleep(container.settings.sweep_seconds)
+        try:
+            await anyio.to_thread.run_sync(queue_service.release_expired, container.queue)
+        except Exception:
+            log.exception("lease sweep failed; will retry")
+
+
+async def _prune_events(container: Container) -> None:
+    retention = timedelta(hours=container.settings.event_retention_hours)
+    while True:
+        try:
+            cutoff = container.queue.clock.now() - retention
+            await anyio.to_thread.run_sync(container.event_log.prune_before, cutoff)
+        except Exception:
+            log.exception("event log pruning failed; will retry")
+        await asyncio.sleep(3600)

@@ -1,0 +1,200 @@
+"""Errors as problem+json (RFC 9457), with a message in the caller's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from loket.domain.errors import ConcurrentUpdate, DomainError, Forbidden, Invalid, NotFound, Refused
+from loket.domain.i18n import N_
+from loket.web.i18n import gettext_for, negotiate
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://loket.invalid/problems/"
+
+# code -> (HTTP status, English message; the catalogs translate it). Parameters use
+# %(name)s so translators can move them.
+MESSAGES: dict[str, tuple[int, str]] = {
+    "location.unknown": (404, N_("This desk does not exist.")),
+    "location.closed": (
+        409,
+        N_(
+            "This desk is closed now. Look at when it opens again, or use another desk, the website or the phone."
+        ),
+    ),
+    "location.service_not_offered": (422, N_("This desk does not offer this service.")),
+    "service.unknown": (422, N_("This service does not exist.")),
+    "ticket.unknown": (404, N_("This ticket does not exist.")),
+    "ticket.language_not_offered": (422, N_("This desk does not offer help in this language.")),
+    "ticket.invalid_priority": (422, N_("The priority must be between 0 and %(maximum)s.")),
+    "ticket.illegal_transition": (
+        409,
+        N_("Ticket %(ticket)s cannot do “%(step)s” while it is “%(state)s”."),
+    ),
+    "ticket.not_yours": (409, N_("Ticket %(ticket)s is not assigned to you.")),
+    "ticket.transfer_to_self": (422, N_("You cannot transfer a contact to yourself.")),
+    "ticket.note_too_long": (422, N_("The note is too long (at most %(maximum)s characters).")),
+    "ticket.changed": (
+        409,
+        N_("Someone else changed ticket %(ticket)s at the same time. Please try again."),
+    ),
+    "idempotency.key_reused": (
+        422,
+        N_("This Idempotency-Key was already used for a different request."),
+    ),
+    "idempotency.invalid_key": (400, N_("The Idempotency-Key must be 1 to 200 characters.")),
+    "officer.not_available": (409, N_("Set your status to available before taking a ticket.")),
+    "officer.already_serving": (409, N_("Finish or transfer ticket %(ticket)s first.")),
+    "officer.serving": (409, N_("You are still serving a contact. Finish or transfer it first.")),
+    "staff.unknown": (404, N_("This staff member does not exist.")),
+    "staff.not_an_officer": (409, N_("This staff member does not serve the queue.")),
+    "staff.username_taken": (409, N_("This username is already taken.")),
+    "staff.invalid_username": (
+        422,
+        N_("A username may contain only letters, digits, dots and hyphens."),
+    ),
+    "staff.no_role": (422, N_("Give the staff member at least one role.")),
+    "staff.password_too_short": (
+        422,
+        N_("The password must have at least %(minimum)s characters."),
+    ),
+    "staff.password_too_common": (422, N_("This password is too easy to guess.")),
+    "auth.failed": (401, N_("The username, password or code is not correct.")),
+    "auth.throttled": (429, N_("Too many failed attempts. Try again in %(retry_after)s seconds.")),
+    "auth.required": (401, N_("Please sign in.")),
+    "auth.forbidden": (403, N_("Your role does not allow this.")),
+    "request.invalid": (422, N_("Some of the input is not valid.")),
+    "request.too_large": (413, N_("The request is too large.")),
+    "request.rate_limited": (429, N_("Too many requests. Please wait a moment and try again.")),
+    "request.bad_origin": (403, N_("This page may not connect from another site.")),
+    "request.not_found": (404, N_("This page does not exist.")),
+    "request.method_not_allowed": (405, N_("This method is not allowed here.")),
+}
+
+FIELD_MESSAGES: dict[str, str] = {
+    "missing": N_("This field is required."),
+    "string_too_long": N_("This text is too long."),
+    "string_too_short": N_("This text is too short."),
+    "string_type": N_("This must be text."),
+    "int_type": N_("This must be a whole number."),
+    "int_parsing": N_("This must be a whole number."),
+    "enum": N_("This is not one of the allowed values."),
+    "literal_error": N_("This is not one of the allowed values."),
+    "extra_forbidden": N_("This field is not expected."),
+    "json_invalid": N_("The body is not valid JSON."),
+    "model_attributes_type": N_("The body must be a JSON object."),
+    "dict_type": N_("The body must be a JSON object."),
+    "greater_than_equal": N_("This number is too small."),
+    "less_than_equal": N_("This number is too large."),
+    "string_pattern_mismatch": N_("This value has the wrong form."),
+}
+FALLBACK_FIELD_MESSAGE = N_("This value is not valid.")
+# Where pydantic says a value came from; the field name alone is what the caller needs.
+_SOURCES = ("body", "query", "path", "header")
+
+_STATUS_BY_KIND: list[tuple[type[DomainError], int]] = [
+    (NotFound, 404),
+    (Invalid, 422),
+    (Forbidden, 403),
+    (ConcurrentUpdate, 409),
+    (Refused, 409),
+]
+
+
+def language_of(request: Request) -> str:
+    return negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
+
+
+def problem(
+    request: Request,
+    code: str,
+    *,
+    status: int | None = None,
+    field: str | None = None,
+    params: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    language = language_of(request)
+    known_status, message = MESSAGES.get(code, (status or 400, code))
+    params = params or {}
+    translated = gettext_for(language).gettext(message)
+    try:
+        detail = translated % {key: _plain(value) for key, value in params.items()}
+    except (KeyError, ValueError, TypeError):
+        detail = translated
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": detail,
+        "status": status or known_status,
+        "detail": detail,
+        "code": code,
+        "language": language,
+    }
+    if field:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    extras = {key: _plain(value) for key, value in params.items()}
+    if extras:
+        body["params"] = extras
+    return JSONResponse(
+        body,
+        status_code=status or known_status,
+        media_type=PROBLEM_JSON,
+        headers={"Content-Language": language, **(headers or {})},
+    )
+
+
+def domain_error_response(request: Request, error: DomainError) -> JSONResponse:
+    status = next((code for kind, code in _STATUS_BY_KIND if isinstance(error, kind)), 400)
+    if error.code in MESSAGES:
+        status = MESSAGES[error.code][0]
+    headers = {}
+    if "retry_after" in error.params:
+        headers["Retry-After"] = str(error.params["retry_after"])
+    return problem(
+        request, error.code, status=status, field=error.field, params=error.params, headers=headers
+    )
+
+
+def validation_error_response(request: Request, error: RequestValidationError) -> JSONResponse:
+    translate = gettext_for(language_of(request)).gettext
+    errors = []
+    for item in error.errors():
+        location = [
+            str(part)
+            for part in item.get("loc", ())
+            if part not in ("body", "query", "path", "header")
+        ]
+        message = FIELD_MESSAGES.get(item.get("type", ""), FALLBACK_FIELD_MESSAGE)
+        errors.append({"field": ".".join(location) or None, "message": translate(message)})
+    first = next((e["field"] for e in errors if e["field"]), None)
+    return problem(request, "request.invalid", field=first, errors=errors)
+
+
+def http_error_response(request: Request, error: HTTPException) -> JSONResponse:
+    code = {
+        404: "request.not_found",
+        405: "request.method_not_allowed",
+        413: "request.too_large",
+        401: "auth.required",
+        403: "auth.forbidden",
+        429: "request.rate_limited",
+    }.get(error.status_code)
+    if code is None:
+        return problem(request, "request.invalid", status=error.status_code)
+    return problem(request, code, status=error.status_code, headers=dict(error.headers or {}))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return value

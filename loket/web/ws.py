@@ -1,0 +1,209 @@
+"""Live streams over WebSockets: one per location (info screens) and one for staff.
+
+Every message carries the event's sequence number. A client that reconnects with
+`after=<last seq>` gets exactly what it missed; one that is too far behind, or new, gets
+the current state as a snapshot first, then live events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.encoders import jsonable_encoder
+
+from loket.adapters.db.event_log import StoredEvent
+from loket.bootstrap import Container
+from loket.domain.errors import NotFound
+from loket.domain.staff import Role
+from loket.services import locations as location_service
+from loket.services import queue as queue_service
+from loket.services import staff as staff_service
+from loket.web.api import routes
+
+router = APIRouter()
+
+# Close codes (4000–4999 are the application's): clients show a message and do not retry
+# on 4401/4403/4404, and retry with backoff on anything else.
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+AUTH_TIMEOUT_SECONDS = 10
+# Ticket fields the public stream leaves out: the id is the citizen's key to follow or
+# cancel their ticket, and who serves whom is back-office business.
+PRIVATE_TICKET_FIELDS = ("id", "officer_id")
+PAGE = 500
+
+
+def origin_allowed(websocket: WebSocket, container: Container) -> bool:
+    """Browsers send Origin; a page of another site must not read our streams."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: API clients authenticate on their own
+    if origin in container.settings.allowed_origins:
+        return True
+    host = websocket.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
+@router.websocket("/ws/locations/{slug}")
+async def location_stream(websocket: WebSocket, slug: str) -> None:
+    container: Container = websocket.app.state.container
+    if not origin_allowed(websocket, container):
+        await websocket.close(code=CLOSE_FORBIDDEN)
+        return
+    try:
+        location = await anyio.to_thread.run_sync(
+            location_service.get_location, container.queue, slug
+        )
+    except NotFound:
+        await websocket.close(code=CLOSE_NOT_FOUND)
+        return
+    await websocket.accept()
+    location_id = location.id
+
+    def snapshot() -> dict[str, Any]:
+        tickets = queue_service.location_board(container.queue, slug)
+        return jsonable_encoder(tickets)
+
+    await _stream(
+        websocket,
+        container,
+        after=_after(websocket),
+        matches=lambda event: event.location_id == location_id,
+        snapshot=snapshot,
+        public=True,
+    )
+
+
+@router.websocket("/ws/staff")
+async def staff_stream(websocket: WebSocket) -> None:
+    """Staff stream; the first message must be {"token": "...", "after": <seq or null>}."""
+    container: Container = websocket.app.state.container
+    if not origin_allowed(websocket, container):
+        await websocket.close(code=CLOSE_FORBIDDEN)
+        return
+    await websocket.accept()
+    try:
+        hello = await asyncio.wait_for(websocket.receive_json(), AUTH_TIMEOUT_SECONDS)
+    except (TimeoutError, json.JSONDecodeError, WebSocketDisconnect, KeyError):
+        with contextlib.suppress(RuntimeError):
+            await websocket.close(code=CLOSE_UNAUTHORIZED)
+        return
+    token = hello.get("token") if isinstance(hello, dict) else None
+    member = None
+    if isinstance(token, str):
+        member = await anyio.to_thread.run_sync(
+            staff_service.staff_for_token, container.staff, token
+        )
+    if member is None:
+        await websocket.close(code=CLOSE_UNAUTHORIZED)
+        return
+    if not member.has_role(Role.OFFICER, Role.SUPERVISOR, Role.HOST):
+        await websocket.close(code=CLOSE_FORBIDDEN)
+        return
+    after = hello.get("after")
+
+    def snapshot() -> dict[str, Any]:
+        return jsonable_encoder(routes.get_queue(container, member))
+
+    await _stream(
+        websocket,
+        container,
+        after=after if isinstance(after, int) and after >= 0 else None,
+        matches=lambda event: True,
+        snapshot=snapshot,
+        public=False,
+    )
+
+
+def _after(websocket: WebSocket) -> int | None:
+    raw = websocket.query_params.get("after")
+    if raw is None or not raw.isdigit():
+        return None
+    return int(raw)
+
+
+async def _stream(
+    websocket: WebSocket,
+    container: Container,
+    *,
+    after: int | None,
+    matches: Any,
+    snapshot: Any,
+    public: bool,
+) -> None:
+    hub = container.hub
+    log = container.event_log
+    # Subscribe before reading the log, so nothing committed in between can slip past.
+    subscription = hub.subscribe()
+    receiver = asyncio.create_task(_drain_incoming(websocket))
+    try:
+        first = await anyio.to_thread.run_sync(log.first_seq)
+        if after is not None and after >= first - 1:
+            cursor = after
+            while True:
+                page = await anyio.to_thread.run_sync(lambda c=cursor: log.after(c, limit=PAGE))
+                for event in page:
+                    if matches(event):
+                        await websocket.send_json(_message(event, public))
+                    cursor = event.seq
+                if len(page) < PAGE:
+                    break
+        else:
+            cursor = await anyio.to_thread.run_sync(log.last_seq)
+            state = await anyio.to_thread.run_sync(snapshot)
+            await websocket.send_json(
+                {"seq": cursor, "type": "snapshot", "version": 1, "data": state}
+            )
+        async for event in _until_closed(subscription, receiver):
+            if event.seq <= cursor:
+                continue
+            cursor = event.seq
+            if matches(event):
+                await websocket.send_json(_message(event, public))
+        if subscription.is_dropped:
+            await websocket.close(code=1013)  # try again later: resume from the last seq
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        hub.unsubscribe(subscription)
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await receiver
+
+
+async def _until_closed(subscription: Any, receiver: asyncio.Task[None]) -> Any:
+    """Events of the subscription until it ends or the client goes away."""
+    while True:
+        getter = asyncio.ensure_future(subscription.queue.get())
+        done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        if getter not in done:
+            getter.cancel()
+            return
+        event = getter.result()
+        if event is None:
+            return
+        yield event
+
+
+async def _drain_incoming(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a closed socket is noticed at once."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()
+
+
+def _message(event: StoredEvent, public: bool) -> dict[str, Any]:
+    message = event.message()
+    if public and isinstance(message["data"].get("ticket"), dict):
+        ticket = dict(message["data"]["ticket"])
+        for name in PRIVATE_TICKET_FIELDS:
+            ticket.pop(name, None)
+        message["data"] = {**message["data"], "ticket": ticket}
+    return message
