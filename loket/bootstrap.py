@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,6 +25,7 @@ from loket.services.staff import StaffContext
 @dataclass
 class Container:
     settings: Settings
+    secret_key: bytes
     engine: Engine
     event_log: EventLog
     hub: EventHub
@@ -32,6 +35,26 @@ class Container:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+SECRET_FILE = "secret.key"
+
+
+def load_secret_key(settings: Settings) -> bytes:
+    """The key that signs cookies: from LOKET_SECRET_KEY, else one kept in the data folder."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / SECRET_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first; use theirs
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()
 
 
 def build(
@@ -46,7 +69,7 @@ def build(
     else:
         wake = Wake()
     event_log = EventLog(engine)
-    hub = EventHub(event_log, wake)
+    hub = EventHub(event_log, wake, poll_seconds=settings.event_poll_seconds)
     uow = SqlUnitOfWorkFactory(engine, on_commit=wake.announce)
     clock = clock or SystemClock()
     policy = QueuePolicy(
@@ -56,6 +79,7 @@ def build(
     totp = Totp()
     return Container(
         settings=settings,
+        secret_key=load_secret_key(settings),
         engine=engine,
         event_log=event_log,
         hub=hub,

@@ -27,6 +27,14 @@ class Settings:
     # Public endpoints: taking a ticket, per client address.
     tickets_per_minute: int = 20
     sweep_seconds: float = 2.0
+    # How often each node's event hub reads the log unprompted: the bound on how late an
+    # event that no one announced (a crash between commit and publish) reaches clients.
+    event_poll_seconds: float = 1.0
+    # Signs cookies and CSRF tokens. Set it in the environment when running several nodes;
+    # a single node makes one in the data folder on first start (never in the repository).
+    secret_key: str | None = None
+    # Cookies are marked Secure; browsers accept that on https and on localhost only.
+    kiosk_idle_seconds: int = 90
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,6 +70,9 @@ _FIELDS = {
     "max_body_bytes": int,
     "tickets_per_minute": int,
     "sweep_seconds": float,
+    "event_poll_seconds": float,
+    "secret_key": str,
+    "kiosk_idle_seconds": int,
 }
 
 

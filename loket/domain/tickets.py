@@ -241,6 +241,7 @@ class Ticket:
         """Hand the contact to a named colleague, who must accept it within the offer time."""
         if to_officer_id == self.officer_id:
             raise Refused("ticket.transfer_to_self", field="to_officer")
+        _check_note(note)
         self._move(Step.TRANSFER, at)
         previous = self.officer_id
         self.officer_id = to_officer_id
@@ -255,6 +256,7 @@ class Ticket:
         self, at: datetime, policy: QueuePolicy, reason: str, note: str | None = None
     ) -> None:
         """Back to the head of the queue, flagged, keeping how long the citizen has waited."""
+        _check_note(note)
         self._move(Step.RETURN, at)
         self.officer_id = None
         self.lease_expires_at = None
@@ -268,6 +270,7 @@ class Ticket:
         self, officer_id: int, outcome: Outcome, at: datetime, note: str | None = None
     ) -> None:
         self._check_holder(officer_id)
+        _check_note(note)
         self._move(Step.NO_SHOW if outcome is Outcome.NO_SHOW else Step.FINISH, at)
         self.outcome = outcome
         self.finished_at = at
@@ -329,6 +332,11 @@ class Ticket:
     def _set_note(self, note: str | None) -> None:
         if note is None:
             return
-        if len(note) > MAX_NOTE_LENGTH:
-            raise Invalid("ticket.note_too_long", field="note", maximum=MAX_NOTE_LENGTH)
+        _check_note(note)
         self.note = note
+
+
+def _check_note(note: str | None) -> None:
+    # Checked before the state moves, so a refused note leaves the ticket as it was.
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        raise Invalid("ticket.note_too_long", field="note", maximum=MAX_NOTE_LENGTH)

@@ -71,7 +71,17 @@ class Credentials:
 
     password_hash: str
     totp_secret: str | None
-    failed_attempts: int
+    totp_enrolled: bool
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Failed sign-ins of one username from one address."""
+
+    username: str
+    address: str
+    failures: int
+    last_failed_at: datetime
     locked_until: datetime | None
 
 
@@ -104,6 +114,7 @@ class UnitOfWork(Protocol):
     locations: LocationRepository
     staff: StaffRepository
     tokens: TokenRepository
+    throttle: ThrottleRepository
     audit: AuditTrail
 
     def __enter__(self) -> UnitOfWork: ...
@@ -146,6 +157,14 @@ class TokenRepository(Protocol):
     def revoke(self, token_hash: str, at: datetime) -> None: ...
 
     def revoke_all(self, staff_id: int, at: datetime) -> None: ...
+
+
+class ThrottleRepository(Protocol):
+    def get(self, username: str, address: str) -> Throttle | None: ...
+
+    def save(self, throttle: Throttle) -> None: ...
+
+    def clear(self, username: str, address: str) -> None: ...
 
 
 class SecondFactor(Protocol):

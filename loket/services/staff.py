@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from loket.domain.audit import AuditAction, AuditRecord
 from loket.domain.errors import Invalid, NotFound, Refused
@@ -15,13 +16,15 @@ from loket.services.ports import (
     Credentials,
     PasswordHasher,
     SecondFactor,
+    Throttle,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 
 MIN_PASSWORD_LENGTH = 12
 TOKEN_LIFETIME = timedelta(hours=12)
-# After this many wrong attempts the account waits before the next try; the wait doubles
-# each time up to the cap. A short cap means a guesser cannot lock an officer out for long.
+# After this many wrong attempts from one address, that address waits before its next try
+# on that account; the wait doubles each time up to the cap.
 FREE_ATTEMPTS = 5
 FIRST_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(minutes=5)
@@ -65,8 +68,13 @@ def add_staff(
     password: str,
     ui_language: str = "nl",
     actor: str = "system",
+    enrolled: bool = True,
 ) -> NewStaff:
-    """Create an account with a fresh TOTP secret. Errors: staff.username_taken, password rules."""
+    """Create an account with a fresh TOTP secret. Errors: staff.username_taken, password rules.
+
+    `enrolled` says the secret is handed over now (the CLI prints it); otherwise the person
+    enrols at their first sign-in by scanning a QR code.
+    """
     check_password_strength(password, username)
     member = StaffMember(
         id=None,
@@ -85,8 +93,7 @@ def add_staff(
             Credentials(
                 password_hash=ctx.hasher.hash(password),
                 totp_secret=secret,
-                failed_attempts=0,
-                locked_until=None,
+                totp_enrolled=enrolled,
             ),
         )
         uow.audit.record(_audit(actor, AuditAction.CREATE, member, ctx.clock.now()))
@@ -101,49 +108,136 @@ class SignedIn:
     expires_at: datetime
 
 
-def sign_in(ctx: StaffContext, *, username: str, password: str, totp_code: str) -> SignedIn:
-    """Check password and second factor and issue a token.
+@dataclass(frozen=True)
+class PasswordChecked:
+    """The first step of a browser sign-in passed; the second factor comes next."""
 
-    Every failure looks the same to the caller (auth.failed) so that it does not tell which
-    part was wrong or whether the account exists; auth.throttled says when to try again.
+    staff_id: int
+    needs_enrolment: bool
+
+
+def sign_in(
+    ctx: StaffContext, *, username: str, password: str, totp_code: str, address: str = "unknown"
+) -> SignedIn:
+    """Check password and second factor at once (the API) and issue a token.
+
+    Every failure looks the same to the caller (auth.failed), so it tells neither which part
+    was wrong nor whether the account exists; auth.throttled says when to try again.
     """
+    checked = check_password(ctx, username=username, password=password, address=address)
+    if checked.needs_enrolment:
+        # An account that never enrolled its second factor cannot use the API yet.
+        raise Refused("auth.failed")
+    return complete_sign_in(ctx, staff_id=checked.staff_id, code=totp_code, address=address)
+
+
+def check_password(
+    ctx: StaffContext, *, username: str, password: str, address: str
+) -> PasswordChecked:
+    """Step one: the password. Errors: auth.failed, auth.throttled."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
+        _check_throttle(uow, username, address, now)
         member = uow.staff.by_username(username)
         if member is None or member.id is None or not member.is_active:
-            ctx.hasher.verify(_DUMMY_HASH(ctx.hasher), password)  # same time as a real check
-            raise Refused("auth.failed")
+            ctx.hasher.verify(_dummy_hash(ctx.hasher), password)  # same time as a real check
+            _fail(uow, username, address, now, None)
+        assert member is not None and member.id is not None
         credentials = uow.staff.credentials(member.id)
-        if credentials.locked_until is not None and credentials.locked_until > now:
-            raise Refused(
-                "auth.throttled",
-                retry_after=int((credentials.locked_until - now).total_seconds()) + 1,
-            )
-        password_ok = ctx.hasher.verify(credentials.password_hash, password)
-        factor_ok = credentials.totp_secret is not None and ctx.second_factor.verify(
-            credentials.totp_secret, totp_code, now
+        if not ctx.hasher.verify(credentials.password_hash, password):
+            _fail(uow, username, address, now, member)
+        return PasswordChecked(
+            staff_id=member.id,
+            needs_enrolment=not credentials.totp_enrolled or credentials.totp_secret is None,
         )
-        if not (password_ok and factor_ok):
-            failed = credentials.failed_attempts + 1
-            locked_until = None
-            if failed >= FREE_ATTEMPTS:
-                delay = min(FIRST_DELAY * 2 ** (failed - FREE_ATTEMPTS), MAX_DELAY)
-                locked_until = now + delay
-            uow.staff.save_credentials(
-                member.id, replace(credentials, failed_attempts=failed, locked_until=locked_until)
-            )
-            uow.audit.record(_audit(f"staff:{member.id}", AuditAction.SIGN_IN_FAILED, member, now))
+
+
+def complete_sign_in(ctx: StaffContext, *, staff_id: int, code: str, address: str) -> SignedIn:
+    """Step two: the code from the authenticator app. Errors: auth.failed, auth.throttled."""
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        member = uow.staff.get(staff_id)
+        _check_throttle(uow, member.username, address, now)
+        credentials = uow.staff.credentials(staff_id)
+        if not (
+            credentials.totp_enrolled
+            and credentials.totp_secret is not None
+            and ctx.second_factor.verify(credentials.totp_secret, code, now)
+        ):
+            _fail(uow, member.username, address, now, member)
+        return _issue_token(uow, member, address, now)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    uri: str
+
+
+def start_enrolment(ctx: StaffContext, staff_id: int) -> Enrolment:
+    """A fresh secret for an account that has not enrolled yet. Errors: auth.already_enrolled."""
+    with ctx.uow() as uow:
+        member = uow.staff.get(staff_id)
+        credentials = uow.staff.credentials(staff_id)
+        if credentials.totp_enrolled:
+            raise Refused("auth.already_enrolled")
+        secret = credentials.totp_secret or ctx.second_factor.new_secret()
+        if credentials.totp_secret is None:
+            uow.staff.save_credentials(staff_id, replace(credentials, totp_secret=secret))
             uow.commit()
-            raise Refused("auth.failed")
-        uow.staff.save_credentials(
-            member.id, replace(credentials, failed_attempts=0, locked_until=None)
-        )
-        token = secrets.token_urlsafe(32)
-        expires_at = now + TOKEN_LIFETIME
-        uow.tokens.add(member.id, hash_token(token), now, expires_at)
-        uow.audit.record(_audit(f"staff:{member.id}", AuditAction.SIGN_IN, member, now))
-        uow.commit()
-        return SignedIn(member=member, token=token, expires_at=expires_at)
+        return Enrolment(secret, ctx.second_factor.provisioning_uri(secret, member.username))
+
+
+def confirm_enrolment(ctx: StaffContext, *, staff_id: int, code: str, address: str) -> SignedIn:
+    """The person proved they hold the secret: enrolment done, and they are signed in."""
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        member = uow.staff.get(staff_id)
+        _check_throttle(uow, member.username, address, now)
+        credentials = uow.staff.credentials(staff_id)
+        if credentials.totp_enrolled:
+            raise Refused("auth.already_enrolled")
+        if credentials.totp_secret is None or not ctx.second_factor.verify(
+            credentials.totp_secret, code, now
+        ):
+            _fail(uow, member.username, address, now, member)
+        uow.staff.save_credentials(staff_id, replace(credentials, totp_enrolled=True))
+        return _issue_token(uow, member, address, now)
+
+
+def _issue_token(uow: UnitOfWork, member: StaffMember, address: str, now: datetime) -> SignedIn:
+    assert member.id is not None
+    uow.throttle.clear(member.username, address)
+    token = secrets.token_urlsafe(32)
+    expires_at = now + TOKEN_LIFETIME
+    uow.tokens.add(member.id, hash_token(token), now, expires_at)
+    uow.audit.record(_audit(f"staff:{member.id}", AuditAction.SIGN_IN, member, now))
+    uow.commit()
+    return SignedIn(member=member, token=token, expires_at=expires_at)
+
+
+def _check_throttle(uow: UnitOfWork, username: str, address: str, now: datetime) -> None:
+    throttle = uow.throttle.get(username, address)
+    if throttle and throttle.locked_until is not None and throttle.locked_until > now:
+        seconds = int((throttle.locked_until - now).total_seconds()) + 1
+        raise Refused("auth.throttled", retry_after=seconds)
+
+
+def _fail(
+    uow: UnitOfWork, username: str, address: str, now: datetime, member: StaffMember | None
+) -> NoReturn:
+    """Count the failure (committed, though the caller gets an error) and refuse."""
+    earlier = uow.throttle.get(username, address)
+    failures = (earlier.failures if earlier else 0) + 1
+    locked_until = None
+    if failures >= FREE_ATTEMPTS:
+        locked_until = now + min(FIRST_DELAY * 2 ** (failures - FREE_ATTEMPTS), MAX_DELAY)
+    uow.throttle.save(Throttle(username, address, failures, now, locked_until))
+    if member is not None:
+        actor = f"staff:{member.id}"
+        uow.audit.record(_audit(actor, AuditAction.SIGN_IN_FAILED, member, now, address))
+    uow.commit()
+    raise Refused("auth.failed")
 
 
 def staff_for_token(ctx: StaffContext, token: str) -> StaffMember | None:
@@ -176,14 +270,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _audit(actor: str, action: AuditAction, member: StaffMember, at: datetime) -> AuditRecord:
+def _audit(
+    actor: str, action: AuditAction, member: StaffMember, at: datetime, address: str | None = None
+) -> AuditRecord:
     return AuditRecord(
         actor=actor,
         action=action,
         subject_type="staff",
         subject_id=str(member.id),
         at=at,
-        details={},
+        details={} if address is None else {"address": address},
         personal_data=False,
     )
 
@@ -191,7 +287,7 @@ def _audit(actor: str, action: AuditAction, member: StaffMember, at: datetime) -
 _dummy_hashes: dict[int, str] = {}
 
 
-def _DUMMY_HASH(hasher: PasswordHasher) -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     key = id(hasher)
     if key not in _dummy_hashes:
         _dummy_hashes[key] = hasher.hash(secrets.token_hex(16))

@@ -25,6 +25,12 @@ def get_language(request: Request) -> str:
     return language_of(request)
 
 
+def client_address(request: Request) -> str:
+    """The caller's address, as the server saw it (behind a proxy: run uvicorn with
+    --proxy-headers and a trusted --forwarded-allow-ips so this is the citizen's)."""
+    return request.client.host if request.client else "unknown"
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

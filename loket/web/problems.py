@@ -27,6 +27,10 @@ MESSAGES: dict[str, tuple[int, str]] = {
             "This desk is closed now. Look at when it opens again, or use another desk, the website or the phone."
         ),
     ),
+    "location.inactive": (
+        409,
+        N_("This desk is out of service. Please use another desk, the website or the phone."),
+    ),
     "location.service_not_offered": (422, N_("This desk does not offer this service.")),
     "service.unknown": (422, N_("This service does not exist.")),
     "ticket.unknown": (404, N_("This ticket does not exist.")),

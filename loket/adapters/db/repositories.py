@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from loket.adapters.db import schema as t
@@ -13,7 +13,7 @@ from loket.domain.errors import ConcurrentUpdate, NotFound
 from loket.domain.locations import Location, LocationKind, OpeningHours
 from loket.domain.staff import OfficerStatus, Role, Skills, StaffMember
 from loket.domain.tickets import HELD_STATES, Outcome, Ticket, TicketState
-from loket.services.ports import Credentials
+from loket.services.ports import Credentials, Throttle
 
 
 class Tracker:
@@ -313,8 +313,7 @@ class SqlStaffRepository:
                 **_staff_values(member),
                 password_hash=credentials.password_hash,
                 totp_secret=credentials.totp_secret,
-                failed_attempts=credentials.failed_attempts,
-                locked_until=credentials.locked_until,
+                totp_enrolled=credentials.totp_enrolled,
             )
         )
         member.id = int(result.inserted_primary_key[0])
@@ -328,7 +327,7 @@ class SqlStaffRepository:
     def credentials(self, staff_id: int) -> Credentials:
         c = t.staff.c
         row = self._conn.execute(
-            select(c.password_hash, c.totp_secret, c.failed_attempts, c.locked_until).where(
+            select(c.password_hash, c.totp_secret, c.totp_enrolled).where(
                 c.id == staff_id
             )
         ).first()
@@ -343,8 +342,7 @@ class SqlStaffRepository:
             .values(
                 password_hash=credentials.password_hash,
                 totp_secret=credentials.totp_secret,
-                failed_attempts=credentials.failed_attempts,
-                locked_until=credentials.locked_until,
+                totp_enrolled=credentials.totp_enrolled,
             )
         )
 
@@ -423,4 +421,43 @@ class SqlTokenRepository:
             update(t.staff_tokens)
             .where(c.staff_id == staff_id, c.revoked_at.is_(None))
             .values(revoked_at=at)
+        )
+
+
+class SqlThrottleRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, username: str, address: str) -> Throttle | None:
+        c = t.sign_in_throttle.c
+        row = self._conn.execute(
+            select(t.sign_in_throttle).where(c.username == username, c.address == address)
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Throttle(
+            username=m["username"],
+            address=m["address"],
+            failures=m["failures"],
+            last_failed_at=m["last_failed_at"],
+            locked_until=m["locked_until"],
+        )
+
+    def save(self, throttle: Throttle) -> None:
+        self.clear(throttle.username, throttle.address)
+        self._conn.execute(
+            insert(t.sign_in_throttle).values(
+                username=throttle.username,
+                address=throttle.address,
+                failures=throttle.failures,
+                last_failed_at=throttle.last_failed_at,
+                locked_until=throttle.locked_until,
+            )
+        )
+
+    def clear(self, username: str, address: str) -> None:
+        c = t.sign_in_throttle.c
+        self._conn.execute(
+            delete(t.sign_in_throttle).where(c.username == username, c.address == address)
         )

@@ -90,7 +90,19 @@ staff = Table(
     Column("is_active", Boolean, nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("totp_secret", String(64)),
-    Column("failed_attempts", Integer, nullable=False, default=0),
+    # False until the person proved they hold the secret (first sign-in shows the QR code).
+    Column("totp_enrolled", Boolean, nullable=False),
+)
+
+# Failed sign-ins are counted per account *and* address: a guesser slows only their own
+# attempts and cannot lock a real officer, signing in from elsewhere, out.
+sign_in_throttle = Table(
+    "sign_in_throttle",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", UtcDateTime, nullable=False),
     Column("locked_until", UtcDateTime),
 )
 

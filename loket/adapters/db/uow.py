@@ -12,6 +12,7 @@ from loket.adapters.db import schema as t
 from loket.adapters.db.repositories import (
     SqlLocationRepository,
     SqlStaffRepository,
+    SqlThrottleRepository,
     SqlTicketRepository,
     SqlTokenRepository,
     Tracker,
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.locations = SqlLocationRepository(conn)
         self.staff = SqlStaffRepository(conn, self._tracker)
         self.tokens = SqlTokenRepository(conn)
+        self.throttle = SqlThrottleRepository(conn)
         self.audit = SqlAuditTrail()
         return self
 

@@ -88,8 +88,7 @@ def take_ticket(
     idempotency_key: IdempotencyKey = None,
 ) -> schemas.TicketPublic:
     """Take a ticket. Send an `Idempotency-Key` so that a retry returns the same ticket."""
-    address = request.client.host if request.client else "unknown"
-    allowed, retry_after = request.app.state.ticket_limiter.allow(address)
+    allowed, retry_after = request.app.state.ticket_limiter.allow(client_address(request))
     if not allowed:
         raise RateLimited("request.rate_limited", retry_after=retry_after)
     ticket = queue_service.take_ticket(
@@ -120,10 +119,16 @@ def cancel_ticket(ticket_id: str, container: ContainerDep) -> schemas.TicketPubl
 
 
 @router.post("/auth/token", response_model=schemas.TokenPublic, tags=["staff"])
-def create_token(body: schemas.TokenCreate, container: ContainerDep) -> schemas.TokenPublic:
+def create_token(
+    body: schemas.TokenCreate, request: Request, container: ContainerDep
+) -> schemas.TokenPublic:
     """Sign in with username, password and the current code of the authenticator app."""
     signed_in = staff_service.sign_in(
-        container.staff, username=body.username, password=body.password, totp_code=body.code
+        container.staff,
+        username=body.username,
+        password=body.password,
+        totp_code=body.code,
+        address=client_address(request),
     )
     return schemas.TokenPublic(
         token=signed_in.token,

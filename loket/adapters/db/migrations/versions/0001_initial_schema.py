@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 09:24:50.753025
+Create Date: 2026-11-23 09:35:22.736565
 """
 
 from alembic import op
@@ -16,7 +16,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "audit_log",
         sa.Column(
@@ -81,6 +80,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("slug", name=op.f("uq_locations_slug")),
     )
     op.create_table(
+        "sign_in_throttle",
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("username", "address", name=op.f("pk_sign_in_throttle")),
+    )
+    op.create_table(
         "staff",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -94,8 +102,7 @@ def upgrade() -> None:
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("totp_secret", sa.String(length=64), nullable=True),
-        sa.Column("failed_attempts", sa.Integer(), nullable=False),
-        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("totp_enrolled", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff")),
         sa.UniqueConstraint("username", name=op.f("uq_staff_username")),
     )
@@ -171,7 +178,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_state_rank")
         batch_op.drop_index("ix_tickets_service_finished")
@@ -186,6 +192,7 @@ def downgrade() -> None:
 
     op.drop_table("staff_tokens")
     op.drop_table("staff")
+    op.drop_table("sign_in_throttle")
     op.drop_table("locations")
     op.drop_table("idempotency_keys")
     op.drop_table("events")
