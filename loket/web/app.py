@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from importlib.resources import files
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,8 +22,12 @@ from loket.bootstrap import Container, build
 from loket.config import Settings
 from loket.domain.errors import DomainError
 from loket.services import queue as queue_service
+from loket.domain.i18n import N_
 from loket.web import problems, ws
 from loket.web.api import routes
+from loket.web.i18n import gettext_for
+from loket.web.pages import admin, citizen, host, officer, render, screen, staff_auth, supervisor
+from loket.web.sessions import Signer
 from loket.web.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = container or build(settings)
         app.state.container = current
+        app.state.signer = Signer(current.secret_key)
         await current.hub.start()
         tasks = [
             asyncio.create_task(_sweep_leases(current), name="loket-lease-sweeper"),
@@ -74,15 +81,27 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.ticket_limiter = RateLimiter(settings.tickets_per_minute)
 
     @app.exception_handler(DomainError)
-    async def on_domain_error(request: Request, error: DomainError) -> JSONResponse:
+    async def on_domain_error(request: Request, error: DomainError) -> Response:
+        if _wants_page(request):
+            return error_page(request, error.code, error.params)
         return problems.domain_error_response(request, error)
+
+    @app.exception_handler(staff_auth.SignInRequired)
+    async def on_sign_in_required(request: Request, _: Exception) -> Response:
+        return RedirectResponse("/staff/sign-in", status_code=303)
+
+    @app.exception_handler(staff_auth.PageForbidden)
+    async def on_page_forbidden(request: Request, _: Exception) -> Response:
+        return error_page(request, "auth.forbidden", {})
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return problems.validation_error_response(request, error)
 
     @app.exception_handler(HTTPException)
-    async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
+    async def on_http_error(request: Request, error: HTTPException) -> Response:
+        if _wants_page(request) and error.status_code in (404, 405):
+            return error_page(request, "request.not_found", {})
         return problems.http_error_response(request, error)
 
     @app.middleware("http")
@@ -119,10 +138,53 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             status_code=200 if is_ready else 503,
         )
 
+    app.state.signer = Signer(b"")  # replaced by the container's key in the lifespan
     app.include_router(routes.router)
     app.include_router(ws.router)
+    for pages in (citizen, screen, staff_auth, officer, supervisor, host, admin):
+        app.include_router(pages.router)
+    app.mount("/static", CachedStatic(directory=str(files("loket.web") / "static")), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/ws/", "/static/"))
+
+
+def error_page(request: Request, code: str, params: dict[str, object]) -> Response:
+    """An error as a page, in the visitor's language, with a way back."""
+    language = problems.language_of(request)
+    status, message = problems.MESSAGES.get(code, (400, code))
+    translate = gettext_for(language).gettext
+    try:
+        text = translate(message) % {k: problems.plain(v) for k, v in params.items()}
+    except (KeyError, ValueError, TypeError):
+        text = translate(message)
+    headings = {
+        403: N_("You do not have access to this page"),
+        404: N_("Page not found"),
+    }
+    heading = translate(headings.get(status, N_("Something went wrong")))
+    return render(
+        request,
+        "error.html",
+        language,
+        status_code=status,
+        heading=heading,
+        message=text,
+        back_url="/",
+    )
+
+
+class CachedStatic(StaticFiles):
+    """Static files change only with a release (their URLs carry the version)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
 
 
 class BodyLimit:

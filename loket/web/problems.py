@@ -71,6 +71,9 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "auth.failed": (401, N_("The username, password or code is not correct.")),
     "auth.throttled": (429, N_("Too many failed attempts. Try again in %(retry_after)s seconds.")),
     "auth.required": (401, N_("Please sign in.")),
+    "auth.missing_fields": (422, N_("Enter your username and your password.")),
+    "auth.already_enrolled": (409, N_("Your authenticator app is already set up. Sign in with its code.")),
+    "request.expired_form": (403, N_("This form has expired. Please try again.")),
     "auth.forbidden": (403, N_("Your role does not allow this.")),
     "request.invalid": (422, N_("Some of the input is not valid.")),
     "request.too_large": (413, N_("The request is too large.")),
@@ -129,7 +132,7 @@ def problem(
     params = params or {}
     translated = gettext_for(language).gettext(message)
     try:
-        detail = translated % {key: _plain(value) for key, value in params.items()}
+        detail = translated % {key: plain(value) for key, value in params.items()}
     except (KeyError, ValueError, TypeError):
         detail = translated
     body: dict[str, Any] = {
@@ -144,7 +147,7 @@ def problem(
         body["field"] = field
     if errors:
         body["errors"] = errors
-    extras = {key: _plain(value) for key, value in params.items()}
+    extras = {key: plain(value) for key, value in params.items()}
     if extras:
         body["params"] = extras
     return JSONResponse(
@@ -196,7 +199,7 @@ def http_error_response(request: Request, error: HTTPException) -> JSONResponse:
     return problem(request, code, status=error.status_code, headers=dict(error.headers or {}))
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):

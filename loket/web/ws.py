@@ -25,6 +25,7 @@ from loket.services import locations as location_service
 from loket.services import queue as queue_service
 from loket.services import staff as staff_service
 from loket.web.api import routes
+from loket.web.sessions import STAFF_COOKIE
 
 router = APIRouter()
 
@@ -83,7 +84,10 @@ async def location_stream(websocket: WebSocket, slug: str) -> None:
 
 @router.websocket("/ws/staff")
 async def staff_stream(websocket: WebSocket) -> None:
-    """Staff stream; the first message must be {"token": "...", "after": <seq or null>}."""
+    """Staff stream; the first message is {"token": "...", "after": <seq or null>}.
+
+    A browser signed in with its cookie may leave the token out.
+    """
     container: Container = websocket.app.state.container
     if not origin_allowed(websocket, container):
         await websocket.close(code=CLOSE_FORBIDDEN)
@@ -95,7 +99,11 @@ async def staff_stream(websocket: WebSocket) -> None:
         with contextlib.suppress(RuntimeError):
             await websocket.close(code=CLOSE_UNAUTHORIZED)
         return
+    # Browsers authenticate with their sign-in cookie (sent with the handshake); API
+    # clients put their token in the first message.
     token = hello.get("token") if isinstance(hello, dict) else None
+    if not isinstance(token, str):
+        token = websocket.cookies.get(STAFF_COOKIE)
     member = None
     if isinstance(token, str):
         member = await anyio.to_thread.run_sync(
@@ -145,7 +153,10 @@ async def _stream(
     receiver = asyncio.create_task(_drain_incoming(websocket))
     try:
         first = await anyio.to_thread.run_sync(log.first_seq)
-        if after is not None and after >= first - 1:
+        last = await anyio.to_thread.run_sync(log.last_seq)
+        # Behind the oldest kept event, it missed pruned ones; ahead of the newest, its number
+        # comes from another database (a restore): both get the current state instead.
+        if after is not None and first - 1 <= after <= last:
             cursor = after
             while True:
                 page = await anyio.to_thread.run_sync(lambda c=cursor: log.after(c, limit=PAGE))

@@ -23,6 +23,7 @@ from loket.web.deps import (
     CurrentStaff,
     LanguageDep,
     bearer_token,
+    client_address,
     officer_id,
     require,
 )
