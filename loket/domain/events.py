@@ -107,6 +107,45 @@ class TicketCancelled(TicketEvent):
 
 
 @dataclass(frozen=True)
+class HelpSnapshot:
+    """A citizen's call for the host at a desk, as carried by events (no personal data)."""
+
+    id: str
+    location_id: int
+    location_code: str
+    kiosk: str | None
+    state: str
+    requested_at: datetime
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class HelpEvent(Event):
+    help: HelpSnapshot
+
+    @property
+    def location_id(self) -> int | None:
+        return self.help.location_id
+
+
+@dataclass(frozen=True)
+class HelpRequested(HelpEvent):
+    type: ClassVar[str] = "help.requested"
+
+
+@dataclass(frozen=True)
+class HelpAcknowledged(HelpEvent):
+    """A host saw the call and is on the way."""
+
+    type: ClassVar[str] = "help.acknowledged"
+
+
+@dataclass(frozen=True)
+class HelpResolved(HelpEvent):
+    type: ClassVar[str] = "help.resolved"
+
+
+@dataclass(frozen=True)
 class OfficerStatusChanged(Event):
     type: ClassVar[str] = "officer.status_changed"
     staff_id: int

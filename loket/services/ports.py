@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Protocol
 
 from loket.domain.audit import AuditRecord
+from loket.domain.help import HelpRequest
 from loket.domain.locations import Location
 from loket.domain.staff import Skills, StaffMember
 from loket.domain.tickets import Ticket
@@ -53,6 +54,9 @@ class TicketRepository(Protocol):
 
     def recently_called(self, location_id: int, limit: int) -> list[Ticket]: ...
 
+    def taken_since(self, at: datetime) -> list[Ticket]:
+        """Tickets taken at or after `at`, in any state, oldest first."""
+
 
 class LocationRepository(Protocol):
     def get(self, location_id: int) -> Location: ...
@@ -63,6 +67,9 @@ class LocationRepository(Protocol):
     def list(self) -> list[Location]: ...
 
     def add(self, location: Location) -> None: ...
+
+    def save(self, location: Location) -> None:
+        """Write a changed location back (its code and slug stay as they were)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,23 @@ class StaffRepository(Protocol):
     def save_credentials(self, staff_id: int, credentials: Credentials) -> None: ...
 
 
+class HelpRequestRepository(Protocol):
+    def add(self, help_request: HelpRequest) -> None:
+        """Store a new call; ConcurrentUpdate if the desk got an active one meanwhile."""
+
+    def get_for_update(self, help_id: str) -> HelpRequest:
+        """The call, locked for this transaction; raises NotFound("help.unknown")."""
+
+    def save(self, help_request: HelpRequest) -> None:
+        """Write the call if nobody changed it since it was read; else ConcurrentUpdate."""
+
+    def active_at(self, location_id: int) -> HelpRequest | None:
+        """The desk's open or acknowledged call, if any."""
+
+    def active(self, location_id: int | None = None) -> list[HelpRequest]:
+        """Open and acknowledged calls, oldest first."""
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -116,6 +140,7 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     throttle: ThrottleRepository
     audit: AuditTrail
+    help: HelpRequestRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -195,20 +195,24 @@ def accept_ticket(
     """Accept an offered or transferred ticket: the contact starts and the screen calls it.
 
     Accepting a ticket one already serves returns it unchanged (a retried request).
-    Errors: ticket.unknown, ticket.not_yours, ticket.illegal_transition.
+    Errors: ticket.unknown, ticket.not_yours, ticket.illegal_transition,
+    officer.already_serving (another contact is offered to or served by the officer).
     Events: TicketCalled, OfficerStatusChanged.
     """
 
     def attempt() -> Ticket:
         with ctx.uow() as uow:
+            # Officer before ticket, the lock order of offer_next and set_officer_status:
+            # the opposite order deadlocks with an officer going offline (PostgreSQL).
+            officer = uow.staff.get_for_update(officer_id)
             ticket = uow.tickets.get_for_update(ticket_id)
             if ticket.state is TicketState.IN_SERVICE and ticket.officer_id == officer_id:
                 return ticket
             now = ctx.clock.now()
             ticket.accept(officer_id, now, ctx.policy, booth=booth)
+            _check_serves_one(uow, officer_id, ticket)
             uow.tickets.save(ticket)
             _audit(uow, officer_id, AuditAction.ASSIGN, ticket, now, step="accept")
-            officer = uow.staff.get_for_update(officer_id)
             officer.set_status(OfficerStatus.BUSY, now)
             uow.staff.save(officer)
             uow.commit()
@@ -229,6 +233,8 @@ def finish_ticket(
 
     def attempt() -> Ticket:
         with ctx.uow() as uow:
+            # Officer before ticket: see accept_ticket.
+            officer = uow.staff.get_for_update(officer_id)
             ticket = uow.tickets.get_for_update(ticket_id)
             if ticket.outcome is outcome and ticket.officer_id == officer_id:
                 return ticket
@@ -236,7 +242,6 @@ def finish_ticket(
             ticket.finish(officer_id, outcome, now, note)
             uow.tickets.save(ticket)
             _audit(uow, officer_id, AuditAction.UPDATE, ticket, now, outcome=outcome.value)
-            officer = uow.staff.get_for_update(officer_id)
             if not any(t.state is TicketState.IN_SERVICE for t in uow.tickets.held_by(officer_id)):
                 officer.set_status(OfficerStatus.WRAP_UP, now)
                 uow.staff.save(officer)
@@ -252,8 +257,19 @@ def hold_ticket(ctx: QueueContext, officer_id: int, ticket_id: str) -> Ticket:
 
 
 def resume_ticket(ctx: QueueContext, officer_id: int, ticket_id: str) -> Ticket:
-    """Take a held contact up again. Events: TicketResumed."""
-    return _officer_step(ctx, ticket_id, lambda t, now: t.resume(officer_id, now, ctx.policy))
+    """Take a held contact up again. Errors: officer.already_serving. Events: TicketResumed."""
+
+    def attempt() -> Ticket:
+        with ctx.uow() as uow:
+            uow.staff.get_for_update(officer_id)  # officer before ticket: see accept_ticket
+            ticket = uow.tickets.get_for_update(ticket_id)
+            ticket.resume(officer_id, ctx.clock.now(), ctx.policy)
+            _check_serves_one(uow, officer_id, ticket)
+            uow.tickets.save(ticket)
+            uow.commit()
+            return ticket
+
+    return retrying(attempt)
 
 
 def transfer_ticket(
@@ -326,6 +342,7 @@ def renew_leases(ctx: QueueContext, officer_id: int) -> int:
 
     def attempt() -> int:
         with ctx.uow() as uow:
+            uow.staff.get_for_update(officer_id)  # officer before tickets: see accept_ticket
             held = uow.tickets.held_by(officer_id)
             now = ctx.clock.now()
             renewed = 0
@@ -412,6 +429,14 @@ def queue_view(ctx: QueueContext) -> QueueView:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _check_serves_one(uow: UnitOfWork, officer_id: int, ticket: Ticket) -> None:
+    # One contact at a time: an officer cannot be in two video calls, so another contact
+    # is taken up only after the one offered or in service is finished, held or handed on.
+    for other in uow.tickets.held_by(officer_id):
+        if other.id != ticket.id and other.state in (TicketState.OFFERED, TicketState.IN_SERVICE):
+            raise Refused("officer.already_serving", ticket=other.number)
 
 
 def _check_can_take(officer: StaffMember) -> None:

@@ -301,3 +301,24 @@ def find_staff(ctx: StaffContext, username: str) -> StaffMember:
         if member is None:
             raise NotFound("staff.unknown", field="to_officer", username=username)
         return member
+
+
+def reset_second_factor(ctx: StaffContext, staff_id: int, *, actor: str) -> StaffMember:
+    """Forget the person's authenticator: a fresh secret, enrolled again at the next sign-in.
+
+    Their sign-ins end now, so a lost or stolen phone opens nothing from this moment on.
+    Errors: staff.unknown.
+    """
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        member = uow.staff.get(staff_id)
+        credentials = uow.staff.credentials(staff_id)
+        uow.staff.save_credentials(
+            staff_id,
+            replace(credentials, totp_secret=ctx.second_factor.new_secret(), totp_enrolled=False),
+        )
+        uow.tokens.revoke_all(staff_id, now)
+        record = _audit(actor, AuditAction.RESET_CREDENTIALS, member, now)
+        uow.audit.record(replace(record, details={"credential": "second_factor"}))
+        uow.commit()
+        return member

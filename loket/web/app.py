@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from importlib.resources import files
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from importlib.resources import files
 
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
@@ -18,17 +18,18 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loket import __version__
+from loket.adapters.events.hub import in_thread
 from loket.bootstrap import Container, build
 from loket.config import Settings
 from loket.domain.errors import DomainError
-from loket.services import queue as queue_service
 from loket.domain.i18n import N_
+from loket.services import queue as queue_service
 from loket.web import problems, ws
 from loket.web.api import routes
 from loket.web.i18n import gettext_for
 from loket.web.pages import admin, citizen, host, officer, render, screen, staff_auth, supervisor
-from loket.web.sessions import Signer
 from loket.web.ratelimit import RateLimiter
+from loket.web.sessions import Signer
 
 log = logging.getLogger(__name__)
 
@@ -203,19 +204,34 @@ class BodyLimit:
             await _too_large(scope, receive, send)
             return
         seen = 0
+        refused = False
+        started = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    refused = True
                     raise _TooLarge
             return message
 
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            # Once refused, the app's own answer is dropped: FastAPI turns an error while
+            # reading the body into a 400 (and middleware may wrap it in an ExceptionGroup).
+            if refused:
+                return
+            started = True
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not refused:
+                raise
+        if refused and not started:
             await _too_large(scope, receive, send)
 
 
@@ -234,7 +250,7 @@ async def _sweep_leases(container: Container) -> None:
     while True:
         await asyncio.sleep(container.settings.sweep_seconds)
         try:
-            await anyio.to_thread.run_sync(queue_service.release_expired, container.queue)
+            await in_thread(queue_service.release_expired, container.queue)
         except Exception:
             log.exception("lease sweep failed; will retry")
 
@@ -244,7 +260,7 @@ async def _prune_events(container: Container) -> None:
     while True:
         try:
             cutoff = container.queue.clock.now() - retention
-            await anyio.to_thread.run_sync(container.event_log.prune_before, cutoff)
+            await in_thread(container.event_log.prune_before, cutoff)
         except Exception:
             log.exception("event log pruning failed; will retry")
         await asyncio.sleep(3600)

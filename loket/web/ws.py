@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +37,9 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 AUTH_TIMEOUT_SECONDS = 10
+# Proxies and NAT routers drop connections that stay silent for 30-60 s; a heartbeat after
+# this much silence keeps them open and lets a screen tell "quiet" from "cut off".
+HEARTBEAT_SECONDS = 15.0
 # Ticket fields the public stream leaves out: the id is the citizen's key to follow or
 # cancel their ticket, and who serves whom is back-office business.
 PRIVATE_TICKET_FIELDS = ("id", "officer_id")
@@ -63,6 +68,9 @@ async def location_stream(websocket: WebSocket, slug: str) -> None:
             location_service.get_location, container.queue, slug
         )
     except NotFound:
+        # Accepted first: a close before the handshake reaches a browser as a bare failure
+        # (1006), and the screen would retry a desk that does not exist forever.
+        await websocket.accept()
         await websocket.close(code=CLOSE_NOT_FOUND)
         return
     await websocket.accept()
@@ -172,12 +180,21 @@ async def _stream(
             await websocket.send_json(
                 {"seq": cursor, "type": "snapshot", "version": 1, "data": state}
             )
-        async for event in _until_closed(subscription, receiver):
-            if event.seq <= cursor:
-                continue
-            cursor = event.seq
-            if matches(event):
-                await websocket.send_json(_message(event, public))
+        # Silence is measured on this socket: events of other desks do not reach a screen.
+        last_sent = time.monotonic()
+
+        def until_heartbeat() -> float:
+            return max(0.0, last_sent + HEARTBEAT_SECONDS - time.monotonic())
+
+        async for event in _until_closed(subscription, receiver, until_heartbeat):
+            if event is not None and event.seq > cursor:
+                cursor = event.seq
+                if matches(event):
+                    await websocket.send_json(_message(event, public))
+                    last_sent = time.monotonic()
+            if until_heartbeat() == 0.0:
+                await websocket.send_json({"type": "heartbeat", "seq": cursor})
+                last_sent = time.monotonic()
         if subscription.is_dropped:
             await websocket.close(code=1013)  # try again later: resume from the last seq
     except (WebSocketDisconnect, RuntimeError):
@@ -189,18 +206,31 @@ async def _stream(
             await receiver
 
 
-async def _until_closed(subscription: Any, receiver: asyncio.Task[None]) -> Any:
-    """Events of the subscription until it ends or the client goes away."""
-    while True:
-        getter = asyncio.ensure_future(subscription.queue.get())
-        done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        if getter not in done:
+async def _until_closed(
+    subscription: Any, receiver: asyncio.Task[None], timeout: Callable[[], float]
+) -> Any:
+    """Events of the subscription until it ends or the client goes away; None when
+    `timeout()` seconds pass without one."""
+    getter: asyncio.Future[Any] | None = None
+    try:
+        while True:
+            if getter is None:
+                getter = asyncio.ensure_future(subscription.queue.get())
+            done, _ = await asyncio.wait(
+                {getter, receiver}, timeout=timeout(), return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                yield None  # the same getter keeps waiting: no event can be lost
+                continue
+            if getter not in done:
+                return
+            event, getter = getter.result(), None
+            if event is None:
+                return
+            yield event
+    finally:
+        if getter is not None:
             getter.cancel()
-            return
-        event = getter.result()
-        if event is None:
-            return
-        yield event
 
 
 async def _drain_incoming(websocket: WebSocket) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import uvicorn
 
-from loket.adapters.db.engine import make_engine
 from loket.adapters.db.migrate import upgrade
 from loket.bootstrap import Container, build
 from loket.config import Settings
@@ -70,6 +69,8 @@ class LiveServer:
     clock: ShiftedClock
     totp_secrets: dict[str, str] = field(default_factory=dict)
     staff_ids: dict[str, int] = field(default_factory=dict)
+    # The uvicorn server itself, so a test can stop it (`server.should_exit = True`).
+    server: Any = None
 
     def code(self, username: str) -> str:
         return self.container.totp.current_code(self.totp_secrets[username], self.clock.now())
@@ -134,7 +135,9 @@ def live_server(
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
-    live = LiveServer(url=f"http://127.0.0.1:{port}", container=container, clock=clock)
+    live = LiveServer(
+        url=f"http://127.0.0.1:{port}", container=container, clock=clock, server=server
+    )
     live.totp_secrets.update(secrets)
     with container.queue.uow(read_only=True) as uow:
         for member in uow.staff.list():

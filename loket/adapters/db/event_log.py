@@ -51,8 +51,12 @@ class EventLog:
             return int(conn.execute(select(func.coalesce(func.min(t.events.c.id), 0))).scalar_one())
 
     def prune_before(self, at: datetime) -> int:
+        # The newest event always stays: SQLite numbers a new row after the largest one
+        # present, so an emptied log would hand out numbers that clients have already seen.
+        newest = select(func.max(t.events.c.id)).scalar_subquery()
         with self._engine.begin() as conn:
-            return conn.execute(delete(t.events).where(t.events.c.at < at)).rowcount
+            query = delete(t.events).where(t.events.c.at < at, t.events.c.id < newest)
+            return conn.execute(query).rowcount
 
     def ping(self) -> None:
         with self._engine.connect() as conn:

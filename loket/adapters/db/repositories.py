@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from loket.adapters.db import schema as t
 from loket.domain.errors import ConcurrentUpdate, NotFound
@@ -34,7 +35,14 @@ class SqlTicketRepository:
         self._locks = conn.dialect.name == "postgresql"
 
     def add(self, ticket: Ticket) -> None:
-        self._conn.execute(insert(t.tickets).values(**_ticket_values(ticket)))
+        try:
+            self._conn.execute(insert(t.tickets).values(**_ticket_values(ticket)))
+        except IntegrityError:
+            if ticket.idempotency_key is None:
+                raise
+            # A concurrent retry with the same key committed first (PostgreSQL checks the
+            # key only at insert); the use case's retry then returns that ticket.
+            raise ConcurrentUpdate("ticket.idempotency_race", ticket=ticket.number) from None
         self._tracker.track(ticket)
 
     def get(self, ticket_id: str) -> Ticket:
@@ -122,8 +130,15 @@ class SqlTicketRepository:
                 c.state == TicketState.WAITING.value,
                 c.language == ticket.language,
                 c.service_code == ticket.service_code,
+                # The same order as claim_next: rank, then time taken, then id (which
+                # grows with creation, for tickets taken in the same instant).
                 (c.rank_at < ticket.rank_at)
-                | and_(c.rank_at == ticket.rank_at, c.taken_at < ticket.taken_at),
+                | and_(c.rank_at == ticket.rank_at, c.taken_at < ticket.taken_at)
+                | and_(
+                    c.rank_at == ticket.rank_at,
+                    c.taken_at == ticket.taken_at,
+                    c.id < ticket.id,
+                ),
             )
         )
         return int(self._conn.execute(query).scalar_one())
@@ -161,6 +176,11 @@ class SqlTicketRepository:
             .order_by(c.accepted_at.desc())
             .limit(limit)
         )
+        return [_ticket(row) for row in self._conn.execute(query)]
+
+    def taken_since(self, at: datetime) -> list[Ticket]:
+        c = t.tickets.c
+        query = select(t.tickets).where(c.taken_at >= at).order_by(c.taken_at, c.id)
         return [_ticket(row) for row in self._conn.execute(query)]
 
     def _one(self, query: Any) -> Ticket:
@@ -259,6 +279,24 @@ class SqlLocationRepository:
         )
         location.id = int(result.inserted_primary_key[0])
 
+    def save(self, location: Location) -> None:
+        """Write a changed location back; the code and the slug never change once given."""
+        self._conn.execute(
+            update(t.locations)
+            .where(t.locations.c.id == location.id)
+            .values(
+                name=location.name,
+                municipality=location.municipality,
+                kind=location.kind.value,
+                country=location.country,
+                time_zone=location.time_zone,
+                languages=list(location.languages),
+                service_codes=sorted(location.service_codes),
+                hours=location.hours.to_dict(),
+                is_active=location.is_active,
+            )
+        )
+
     def _one(self, query: Any) -> Location:
         row = self._conn.execute(query).first()
         if row is None:
@@ -327,9 +365,7 @@ class SqlStaffRepository:
     def credentials(self, staff_id: int) -> Credentials:
         c = t.staff.c
         row = self._conn.execute(
-            select(c.password_hash, c.totp_secret, c.totp_enrolled).where(
-                c.id == staff_id
-            )
+            select(c.password_hash, c.totp_secret, c.totp_enrolled).where(c.id == staff_id)
         ).first()
         if row is None:
             raise NotFound("staff.unknown")

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -149,6 +150,34 @@ tickets = Table(
     Index("ix_tickets_lease", "lease_expires_at"),
     Index("ix_tickets_location_state", "location_id", "state"),
     Index("ix_tickets_service_finished", "service_code", "finished_at"),
+)
+
+# Calls for the host from a kiosk. No personal data: where, when, and which staff answered.
+help_requests = Table(
+    "help_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
+    Column("location_code", String(4), nullable=False),
+    Column("kiosk", String(64)),
+    Column("state", String(16), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("acknowledged_at", UtcDateTime),
+    Column("acknowledged_by", Integer, ForeignKey("staff.id")),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", Integer, ForeignKey("staff.id")),
+    Column("version", Integer, nullable=False),
+    # One active call per desk, even when two presses race on two nodes: the second insert
+    # fails and its retry finds the first.
+    Index(
+        "uq_help_requests_active_location",
+        "location_id",
+        unique=True,
+        sqlite_where=text("state != 'resolved'"),
+        postgresql_where=text("state != 'resolved'"),
+    ),
+    Index("ix_help_requests_state_requested", "state", "requested_at"),
 )
 
 ticket_counters = Table(

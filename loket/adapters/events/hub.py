@@ -12,12 +12,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import anyio.to_thread
 
 from loket.adapters.db.event_log import EventLog, StoredEvent
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How often the hub looks at the log without being woken: the upper bound on how late an
 # event from a node that crashed between commit and announcement reaches screens.
@@ -25,6 +27,20 @@ POLL_SECONDS = 1.0
 # A subscriber that falls this far behind (a stuck socket) is dropped; it reconnects and
 # resumes from its last sequence number, so dropping loses nothing.
 SUBSCRIBER_BACKLOG = 1000
+
+
+async def in_thread(func: Callable[..., T], *args: Any) -> T:
+    """Run `func` in a worker thread; a caller cancelled meanwhile still waits for it.
+
+    A plain cancelled `to_thread.run_sync` leaves its thread running, so at shutdown a
+    query could still hold a connection when the engine is disposed.
+    """
+    work = asyncio.ensure_future(anyio.to_thread.run_sync(func, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait({work})
+        raise
 
 
 @dataclass(eq=False)
@@ -126,7 +142,7 @@ class EventHub:
 
     async def _relay(self) -> None:
         while True:
-            batch = await anyio.to_thread.run_sync(self._log.after, self.cursor)
+            batch = await in_thread(self._log.after, self.cursor)
             for event in batch:
                 self._fan_out(event)
                 self.cursor = event.seq

@@ -67,7 +67,9 @@ def require_staff(*roles: Role):  # type: ignore[no-untyped-def]
 
 def staff_language(request: Request, member: StaffMember | None) -> str:
     preferred = member.ui_language if member else None
-    return negotiate(request.headers.get("accept-language"), request.query_params.get("lang") or preferred)
+    return negotiate(
+        request.headers.get("accept-language"), request.query_params.get("lang") or preferred
+    )
 
 
 def staff_csrf(request: Request) -> str:
@@ -127,7 +129,11 @@ def sign_in_password(
     now = container.staff.clock.now().timestamp()
     pending = signer.sign(
         "pending",
-        {"staff_id": checked.staff_id, "until": now + PENDING_SECONDS, "enrol": checked.needs_enrolment},
+        {
+            "staff_id": checked.staff_id,
+            "until": now + PENDING_SECONDS,
+            "enrol": checked.needs_enrolment,
+        },
     )
     target = "/staff/sign-in/enrol" if checked.needs_enrolment else "/staff/sign-in/code"
     response = RedirectResponse(target, status_code=303)
@@ -256,7 +262,9 @@ def _visitor_page(request: Request, template: str, **context: object) -> Respons
     return response
 
 
-def _error_text(code: str | None, params: dict[str, object] | None) -> tuple[str, dict[str, object]] | None:
+def _error_text(
+    code: str | None, params: dict[str, object] | None
+) -> tuple[str, dict[str, object]] | None:
     if code is None:
         return None
     message = MESSAGES.get(code, MESSAGES["auth.failed"])[1]
@@ -271,7 +279,9 @@ def _password_page(
     )
 
 
-def _code_page(request: Request, *, error: str | None, params: dict[str, object] | None = None) -> Response:
+def _code_page(
+    request: Request, *, error: str | None, params: dict[str, object] | None = None
+) -> Response:
     return _visitor_page(request, "staff/sign_in_code.html", error=_error_text(error, params))
 
 
