@@ -26,6 +26,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # Public endpoints: taking a ticket, per client address.
     tickets_per_minute: int = 20
+    # Sign-in attempts per address across all accounts (password spraying); the per-account
+    # throttle in services/staff.py handles guessing one account.
+    sign_ins_per_minute: int = 30
     sweep_seconds: float = 2.0
     # How often each node's event hub reads the log unprompted: the bound on how late an
     # event that no one announced (a crash between commit and publish) reaches clients.
@@ -69,6 +72,7 @@ _FIELDS = {
     "event_retention_hours": int,
     "max_body_bytes": int,
     "tickets_per_minute": int,
+    "sign_ins_per_minute": int,
     "sweep_seconds": float,
     "event_poll_seconds": float,
     "secret_key": str,

@@ -257,15 +257,21 @@ def hold_ticket(ctx: QueueContext, officer_id: int, ticket_id: str) -> Ticket:
 
 
 def resume_ticket(ctx: QueueContext, officer_id: int, ticket_id: str) -> Ticket:
-    """Take a held contact up again. Errors: officer.already_serving. Events: TicketResumed."""
+    """Take a held contact up again. Errors: officer.already_serving.
+
+    Events: TicketResumed, OfficerStatusChanged.
+    """
 
     def attempt() -> Ticket:
         with ctx.uow() as uow:
-            uow.staff.get_for_update(officer_id)  # officer before ticket: see accept_ticket
+            officer = uow.staff.get_for_update(officer_id)  # officer first: see accept_ticket
             ticket = uow.tickets.get_for_update(ticket_id)
-            ticket.resume(officer_id, ctx.clock.now(), ctx.policy)
+            now = ctx.clock.now()
+            ticket.resume(officer_id, now, ctx.policy)
             _check_serves_one(uow, officer_id, ticket)
             uow.tickets.save(ticket)
+            officer.set_status(OfficerStatus.BUSY, now)
+            uow.staff.save(officer)
             uow.commit()
             return ticket
 
@@ -286,13 +292,28 @@ def transfer_ticket(
     Events: TicketTransferred or TicketReturned.
     """
 
-    def step(ticket: Ticket, now: datetime, uow: UnitOfWork) -> None:
-        if ticket.officer_id != officer_id:
-            raise Refused("ticket.not_yours", ticket=ticket.number)
-        _audit(uow, officer_id, AuditAction.TRANSFER, ticket, now, to_officer=to_officer_id)
-        _move_to(ticket, to_officer_id, now, uow, ctx.policy, note, reason="transferred")
+    def attempt() -> Ticket:
+        with ctx.uow() as uow:
+            officer = uow.staff.get_for_update(officer_id)  # officer before ticket
+            ticket = uow.tickets.get_for_update(ticket_id)
+            if ticket.officer_id != officer_id:
+                raise Refused("ticket.not_yours", ticket=ticket.number)
+            now = ctx.clock.now()
+            _audit(uow, officer_id, AuditAction.TRANSFER, ticket, now, to_officer=to_officer_id)
+            _move_to(ticket, to_officer_id, now, uow, ctx.policy, note, reason="transferred")
+            uow.tickets.save(ticket)
+            # Handing over one's last contact ends it for this officer, as finishing does:
+            # wrap-up, from which "next ticket" is allowed again.
+            serving = any(
+                t.state is TicketState.IN_SERVICE for t in uow.tickets.held_by(officer_id)
+            )
+            if officer.status is OfficerStatus.BUSY and not serving:
+                officer.set_status(OfficerStatus.WRAP_UP, now)
+                uow.staff.save(officer)
+            uow.commit()
+            return ticket
 
-    return _ticket_step(ctx, ticket_id, step)
+    return retrying(attempt)
 
 
 def reassign_ticket(

@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         lifespan=lifespan,
     )
     app.state.ticket_limiter = RateLimiter(settings.tickets_per_minute)
+    app.state.sign_in_limiter = RateLimiter(settings.sign_ins_per_minute)
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, error: DomainError) -> Response:

@@ -398,3 +398,19 @@ def test_taking_tickets_too_fast_is_rate_limited(limited_client: TestClient, wor
 
     numbers = [t.number for t in queue.queue_view(world.container.queue).tickets]
     assert numbers == ["HH-001", "HH-002"]
+
+
+def test_sign_in_attempts_from_one_address_are_limited_across_accounts(world: World) -> None:
+    """Password spraying (one guess on many accounts) runs into a per-address limit."""
+    world.container.settings = replace(world.container.settings, sign_ins_per_minute=3)
+    with TestClient(create_app(container=world.container)) as client:
+        answers = [
+            client.post(
+                "/api/v1/auth/token",
+                json={"username": f"user{n}", "password": "guess-guess-guess", "code": "123456"},
+            )
+            for n in range(4)
+        ]
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert answers[-1].json()["code"] == "request.rate_limited"
+    assert int(answers[-1].headers["Retry-After"]) > 0

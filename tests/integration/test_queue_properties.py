@@ -387,6 +387,8 @@ class QueueMachine(RuleBasedStateMachine):
             assert error is None, repr(error)
             ticket.state = S.IN_SERVICE if resume else S.ON_HOLD
             ticket.lease = self.now() + self.policy.service_lease
+            if resume:
+                self.status[officer] = OfficerStatus.BUSY
 
     @precondition(lambda self: self.tickets)
     @rule(
@@ -412,6 +414,7 @@ class QueueMachine(RuleBasedStateMachine):
             else:
                 assert error is None, repr(error)
                 self.to_queue(ticket)
+                self.wrap_up_if_idle(officer)
         elif target == officer:
             assert_refused(error, Expected(Refused, "ticket.transfer_to_self"))
         elif ticket.state not in (S.IN_SERVICE, S.ON_HOLD, S.TRANSFERRED):
@@ -421,6 +424,13 @@ class QueueMachine(RuleBasedStateMachine):
             ticket.state = S.TRANSFERRED
             ticket.officer = target
             ticket.lease = self.now() + self.policy.offer_timeout
+            self.wrap_up_if_idle(officer)
+
+    def wrap_up_if_idle(self, officer: int) -> None:
+        """Handing over one's last contact in service moves a busy officer to wrap-up."""
+        serving = any(t.state is S.IN_SERVICE for t in self.held_by(officer))
+        if self.status[officer] is OfficerStatus.BUSY and not serving:
+            self.status[officer] = OfficerStatus.WRAP_UP
 
     @rule(
         name=st.sampled_from(NAMES),

@@ -124,6 +124,9 @@ def create_token(
     body: schemas.TokenCreate, request: Request, container: ContainerDep
 ) -> schemas.TokenPublic:
     """Sign in with username, password and the current code of the authenticator app."""
+    allowed, retry_after = request.app.state.sign_in_limiter.allow(client_address(request))
+    if not allowed:
+        raise RateLimited("request.rate_limited", retry_after=retry_after)
     signed_in = staff_service.sign_in(
         container.staff,
         username=body.username,

@@ -117,6 +117,9 @@ def sign_in_password(
     visitor = citizen_session(request)
     if not csrf_is_valid(request, visitor.id, csrf_token_field):
         return _password_page(request, username=username, error="request.expired_form")
+    allowed, _ = request.app.state.sign_in_limiter.allow(client_address(request))
+    if not allowed:
+        return _password_page(request, username=username, error="request.rate_limited")
     if not username or not password:
         return _password_page(request, username=username, error="auth.missing_fields")
     try:
@@ -246,14 +249,22 @@ def sign_out(
 # -- rendering -------------------------------------------------------------------------------
 
 
-def _visitor_page(request: Request, template: str, **context: object) -> Response:
-    """Render a sign-in step with a CSRF token bound to the visitor's anonymous cookie."""
+def _visitor_page(
+    request: Request, template: str, *, error_code: str | None = None, **context: object
+) -> Response:
+    """Render a sign-in step with a CSRF token bound to the visitor's anonymous cookie.
+
+    A step shown again because of an error answers with that error's status (401, 429…),
+    so that monitoring and scripts see the failure too.
+    """
     visitor = citizen_session(request)
     language = staff_language(request, None)
+    status = MESSAGES.get(error_code, (200, ""))[0] if error_code else 200
     response = render(
         request,
         template,
         language,
+        status_code=status,
         personal=True,
         csrf=csrf_token(request, visitor.id),
         **context,
@@ -275,14 +286,20 @@ def _password_page(
     request: Request, *, username: str, error: str | None, params: dict[str, object] | None = None
 ) -> Response:
     return _visitor_page(
-        request, "staff/sign_in.html", username=username, error=_error_text(error, params)
+        request,
+        "staff/sign_in.html",
+        error_code=error,
+        username=username,
+        error=_error_text(error, params),
     )
 
 
 def _code_page(
     request: Request, *, error: str | None, params: dict[str, object] | None = None
 ) -> Response:
-    return _visitor_page(request, "staff/sign_in_code.html", error=_error_text(error, params))
+    return _visitor_page(
+        request, "staff/sign_in_code.html", error_code=error, error=_error_text(error, params)
+    )
 
 
 def _enrol_page(
@@ -300,6 +317,7 @@ def _enrol_page(
     return _visitor_page(
         request,
         "staff/enrol.html",
+        error_code=error,
         qr_svg=svg,
         secret=" ".join(enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4)),
         error=_error_text(error, params),
