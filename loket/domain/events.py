@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -40,8 +40,7 @@ class Event:
         return None
 
     def payload(self) -> dict[str, Any]:
-        data = asdict(self)
-        return _jsonable(data)  # type: ignore[no-any-return]
+        return _record(self)
 
 
 @dataclass(frozen=True)
@@ -153,9 +152,17 @@ class OfficerStatusChanged(Event):
     status: str
 
 
+def _record(item: Any) -> dict[str, Any]:
+    # A shallow walk over the fields: dataclasses.asdict deep-copies every value first,
+    # which made it a tenth of the queue's CPU time per step.
+    return {f.name: _jsonable(getattr(item, f.name)) for f in fields(item)}
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return _record(value)
     if isinstance(value, dict):
         return {key: _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

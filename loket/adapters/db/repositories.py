@@ -46,13 +46,11 @@ class SqlTicketRepository:
         self._tracker.track(ticket)
 
     def get(self, ticket_id: str) -> Ticket:
-        return self._one(select(t.tickets).where(t.tickets.c.id == ticket_id))
+        return self._one(_TICKET_BY_ID, {"ticket_id": ticket_id})
 
     def get_for_update(self, ticket_id: str) -> Ticket:
-        query = select(t.tickets).where(t.tickets.c.id == ticket_id)
-        if self._locks:
-            query = query.with_for_update()
-        return self._one(query)
+        query = _TICKET_BY_ID_LOCKED if self._locks else _TICKET_BY_ID
+        return self._one(query, {"ticket_id": ticket_id})
 
     def save(self, ticket: Ticket) -> None:
         values = {f"v_{name}": value for name, value in _ticket_values(ticket).items()}
@@ -71,31 +69,20 @@ class SqlTicketRepository:
         return None if row is None else self._tracker.track(_ticket(row))
 
     def claim_next(self, skills: Skills) -> Ticket | None:
-        query = (
-            select(t.tickets)
-            .where(
-                t.tickets.c.state == TicketState.WAITING.value,
-                t.tickets.c.language.in_(sorted(skills.languages)),
-                t.tickets.c.service_code.in_(sorted(skills.services)),
-            )
-            .order_by(t.tickets.c.rank_at, t.tickets.c.taken_at, t.tickets.c.id)
-            .limit(1)
-        )
-        if self._locks:
-            # Officers racing for the head each get a different ticket instead of queueing
-            # behind one row lock; SQLite serialises writers with BEGIN IMMEDIATE instead.
-            query = query.with_for_update(skip_locked=True)
-        row = self._conn.execute(query).first()
+        # Officers racing for the head each get a different ticket instead of queueing
+        # behind one row lock (SKIP LOCKED); SQLite serialises writers with BEGIN IMMEDIATE.
+        query = _CLAIM_NEXT_LOCKED if self._locks else _CLAIM_NEXT
+        parameters = {
+            "languages": sorted(skills.languages),
+            "services": sorted(skills.services),
+        }
+        row = self._conn.execute(query, parameters).first()
         return None if row is None else self._tracker.track(_ticket(row))
 
     def held_by(self, officer_id: int) -> list[Ticket]:
-        query = select(t.tickets).where(
-            t.tickets.c.officer_id == officer_id,
-            t.tickets.c.state.in_([s.value for s in HELD_STATES]),
-        )
-        if self._locks:
-            query = query.with_for_update()
-        return [self._tracker.track(_ticket(row)) for row in self._conn.execute(query)]
+        query = _HELD_BY_LOCKED if self._locks else _HELD_BY
+        rows = self._conn.execute(query, {"officer_id": officer_id})
+        return [self._tracker.track(_ticket(row)) for row in rows]
 
     def expired_leases(self, at: datetime, limit: int) -> list[Ticket]:
         query = (
@@ -181,12 +168,33 @@ class SqlTicketRepository:
         query = select(t.tickets).where(c.taken_at >= at).order_by(c.taken_at, c.id)
         return [_ticket(row) for row in self._conn.execute(query)]
 
-    def _one(self, query: Any) -> Ticket:
-        row = self._conn.execute(query).first()
+    def _one(self, query: Any, parameters: dict[str, Any]) -> Ticket:
+        row = self._conn.execute(query, parameters).first()
         if row is None:
             raise NotFound("ticket.unknown", field="ticket")
         return self._tracker.track(_ticket(row))  # type: ignore[no-any-return]
 
+
+_HELD = [state.value for state in HELD_STATES]
+_TICKET_BY_ID = select(t.tickets).where(t.tickets.c.id == bindparam("ticket_id"))
+_TICKET_BY_ID_LOCKED = _TICKET_BY_ID.with_for_update()
+_CLAIM_NEXT = (
+    select(t.tickets)
+    .where(
+        t.tickets.c.state == TicketState.WAITING.value,
+        t.tickets.c.language.in_(bindparam("languages", expanding=True)),
+        t.tickets.c.service_code.in_(bindparam("services", expanding=True)),
+    )
+    .order_by(t.tickets.c.rank_at, t.tickets.c.taken_at, t.tickets.c.id)
+    .limit(1)
+)
+_CLAIM_NEXT_LOCKED = _CLAIM_NEXT.with_for_update(skip_locked=True)
+_HELD_BY = select(t.tickets).where(
+    t.tickets.c.officer_id == bindparam("officer_id"), t.tickets.c.state.in_(_HELD)
+)
+_HELD_BY_LOCKED = _HELD_BY.with_for_update()
+_STAFF_BY_ID = select(t.staff).where(t.staff.c.id == bindparam("staff_id"))
+_STAFF_BY_ID_LOCKED = _STAFF_BY_ID.with_for_update()
 
 # Statements built once with bound parameters: SQLAlchemy then compiles each only once,
 # where `.values(**row)` per call made it rebuild and re-check its cache key every time
@@ -350,13 +358,11 @@ class SqlStaffRepository:
         self._locks = conn.dialect.name == "postgresql"
 
     def get(self, staff_id: int) -> StaffMember:
-        return self._one(select(t.staff).where(t.staff.c.id == staff_id))
+        return self._one(_STAFF_BY_ID, {"staff_id": staff_id})
 
     def get_for_update(self, staff_id: int) -> StaffMember:
-        query = select(t.staff).where(t.staff.c.id == staff_id)
-        if self._locks:
-            query = query.with_for_update()
-        return self._one(query)
+        query = _STAFF_BY_ID_LOCKED if self._locks else _STAFF_BY_ID
+        return self._one(query, {"staff_id": staff_id})
 
     def by_username(self, username: str) -> StaffMember | None:
         row = self._conn.execute(select(t.staff).where(t.staff.c.username == username)).first()
@@ -402,8 +408,8 @@ class SqlStaffRepository:
             )
         )
 
-    def _one(self, query: Any) -> StaffMember:
-        row = self._conn.execute(query).first()
+    def _one(self, query: Any, parameters: dict[str, Any]) -> StaffMember:
+        row = self._conn.execute(query, parameters).first()
         if row is None:
             raise NotFound("staff.unknown", field="staff")
         return self._tracker.track(_staff(row))  # type: ignore[no-any-return]
