@@ -71,6 +71,11 @@ def serve(
         seed_demo(container.queue, container.staff, settings.data_dir)
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Loket is starting on {base}")
+    click.echo(f"  Citizens at home    {base}/")
+    click.echo(f"  Kiosk (a desk)      {base}/kiosk/houthalen-helchteren   (any desk's slug)")
+    click.echo(f"  Info screen         {base}/screen/houthalen-helchteren")
+    click.echo(f"  Staff sign-in       {base}/staff/sign-in")
+    click.echo("    then /officer, /supervisor, /host, /admin by role")
     click.echo(f"  API documentation   {base}/docs")
     click.echo(f"  OpenAPI             {base}/openapi.json")
     click.echo(f"  Health / readiness  {base}/healthz  {base}/readyz")
