@@ -21,7 +21,7 @@ ROOT = PACKAGE.parent
 LOCALE = PACKAGE / "locale"
 # Languages whose catalogs must be complete; the others in LANGUAGES follow as translators
 # deliver them (a missing message falls back to English at runtime).
-COMPLETE = ("nl", "en", "fr", "de")
+COMPLETE = ("nl", "en", "fr", "de", "ar", "tr", "pl", "uk")
 # The same keywords as `make i18n`: pybabel's defaults plus N_ and _.
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "_": None}
 PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*(?:\d+|\*)?(?:\.\d+)?[diouxXeEfFgGcrsa%]")
