@@ -33,6 +33,7 @@ unit: $(STAMP)
 ## Benchmarks: print figures beside their baselines (not a test)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/queue.py
+	$(BIN)/python benchmarks/fanout.py
 
 ## Refresh the message catalogs from the source
 i18n: $(STAMP)

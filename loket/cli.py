@@ -83,7 +83,15 @@ def serve(
         _print_logins(settings.data_dir)
     app = create_app(settings, container)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        # Live messages are a few hundred bytes: per-socket compression would cost CPU on
+        # every send and ~45 KB per open socket for next to no saving (benchmarks/fanout.py).
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            ws_per_message_deflate=False,
+        )
     finally:
         container.dispose()
 

@@ -158,7 +158,7 @@ async def _stream(
     log = container.event_log
     # Subscribe before reading the log, so nothing committed in between can slip past.
     subscription = hub.subscribe()
-    receiver = asyncio.create_task(_drain_incoming(websocket))
+    receiver = asyncio.create_task(_drain_incoming(websocket, subscription))
     try:
         first = await anyio.to_thread.run_sync(log.first_seq)
         last = await anyio.to_thread.run_sync(log.last_seq)
@@ -186,11 +186,11 @@ async def _stream(
         def until_heartbeat() -> float:
             return max(0.0, last_sent + HEARTBEAT_SECONDS - time.monotonic())
 
-        async for event in _until_closed(subscription, receiver, until_heartbeat):
+        async for event in _until_closed(subscription, until_heartbeat):
             if event is not None and event.seq > cursor:
                 cursor = event.seq
                 if matches(event):
-                    await websocket.send_json(_message(event, public))
+                    await websocket.send_text(_encoded(event, public))
                     last_sent = time.monotonic()
             if until_heartbeat() == 0.0:
                 await websocket.send_json({"type": "heartbeat", "seq": cursor})
@@ -206,38 +206,53 @@ async def _stream(
             await receiver
 
 
-async def _until_closed(
-    subscription: Any, receiver: asyncio.Task[None], timeout: Callable[[], float]
-) -> Any:
-    """Events of the subscription until it ends or the client goes away; None when
-    `timeout()` seconds pass without one."""
-    getter: asyncio.Future[Any] | None = None
-    try:
-        while True:
-            if getter is None:
-                getter = asyncio.ensure_future(subscription.queue.get())
-            done, _ = await asyncio.wait(
-                {getter, receiver}, timeout=timeout(), return_when=asyncio.FIRST_COMPLETED
-            )
-            if not done:
-                yield None  # the same getter keeps waiting: no event can be lost
-                continue
-            if getter not in done:
-                return
-            event, getter = getter.result(), None
-            if event is None:
-                return
-            yield event
-    finally:
-        if getter is not None:
-            getter.cancel()
+async def _until_closed(subscription: Any, timeout: Callable[[], float]) -> Any:
+    """Events of the subscription until it ends or the client goes away (the receiver then
+    puts None in the queue); None when `timeout()` seconds pass without one.
+
+    One awaited queue read per event: creating a task and an `asyncio.wait` per event on
+    every socket was a quarter of the fan-out's CPU time (benchmarks/fanout.py).
+    """
+    while True:
+        try:
+            async with asyncio.timeout(timeout()):
+                event = await subscription.queue.get()
+        except TimeoutError:
+            yield None
+            continue
+        if event is None:
+            return
+        yield event
 
 
-async def _drain_incoming(websocket: WebSocket) -> None:
+async def _drain_incoming(websocket: WebSocket, subscription: Any) -> None:
     """Read (and ignore) what the client sends, so a closed socket is noticed at once."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while True:
-            await websocket.receive_text()
+    try:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            while True:
+                await websocket.receive_text()
+    finally:
+        # Wake the sending loop so it ends now rather than at the next event.
+        with contextlib.suppress(asyncio.QueueFull):
+            subscription.queue.put_nowait(None)
+
+
+# The hub hands the same event object to every subscriber: a desk's thousand screens share
+# one encoding of it (as Starlette's send_json encodes) instead of a thousand. Holding the
+# event keeps its id from being reused while it is cached.
+_ENCODED: dict[tuple[int, bool], tuple[StoredEvent, str]] = {}
+ENCODED_KEPT = 64
+
+
+def _encoded(event: StoredEvent, public: bool) -> str:
+    key = (id(event), public)
+    cached = _ENCODED.get(key)
+    if cached is None:
+        if len(_ENCODED) >= ENCODED_KEPT:
+            _ENCODED.clear()
+        text = json.dumps(_message(event, public), separators=(",", ":"), ensure_ascii=False)
+        cached = _ENCODED[key] = (event, text)
+    return cached[1]
 
 
 def _message(event: StoredEvent, public: bool) -> dict[str, Any]:
