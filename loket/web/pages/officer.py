@@ -7,6 +7,7 @@ part re-rendered here on every event that concerns them) and renews the leases.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -173,12 +174,15 @@ def decline(
     csrf_token_field: CsrfField = None,
 ) -> Response:
     """Turn an offer down: the ticket goes back to the head of the queue for a colleague."""
-    check_staff_csrf(request, csrf_token_field)
-    try:
-        queue_service.transfer_ticket(container.queue, _id(member), ticket_id, to_officer_id=None)
-    except DomainError as error:
-        return _console(request, member, container, error=error, field_id=None)
-    return _back(request)
+    return _ticket_step(
+        request,
+        member,
+        container,
+        csrf_token_field,
+        lambda officer: queue_service.transfer_ticket(
+            container.queue, officer, ticket_id, to_officer_id=None
+        ),
+    )
 
 
 @router.post("/officer/tickets/{ticket_id}/finish", response_class=HTMLResponse)
@@ -212,12 +216,13 @@ def hold(
     container: ContainerDep,
     csrf_token_field: CsrfField = None,
 ) -> Response:
-    check_staff_csrf(request, csrf_token_field)
-    try:
-        queue_service.hold_ticket(container.queue, _id(member), ticket_id)
-    except DomainError as error:
-        return _console(request, member, container, error=error, field_id=None)
-    return _back(request)
+    return _ticket_step(
+        request,
+        member,
+        container,
+        csrf_token_field,
+        lambda officer: queue_service.hold_ticket(container.queue, officer, ticket_id),
+    )
 
 
 @router.post("/officer/tickets/{ticket_id}/resume", response_class=HTMLResponse)
@@ -228,12 +233,13 @@ def resume(
     container: ContainerDep,
     csrf_token_field: CsrfField = None,
 ) -> Response:
-    check_staff_csrf(request, csrf_token_field)
-    try:
-        queue_service.resume_ticket(container.queue, _id(member), ticket_id)
-    except DomainError as error:
-        return _console(request, member, container, error=error, field_id=None)
-    return _back(request)
+    return _ticket_step(
+        request,
+        member,
+        container,
+        csrf_token_field,
+        lambda officer: queue_service.resume_ticket(container.queue, officer, ticket_id),
+    )
 
 
 @router.post("/officer/tickets/{ticket_id}/transfer", response_class=HTMLResponse)
@@ -276,6 +282,23 @@ def heartbeat(
 
 
 # -- rendering -------------------------------------------------------------------------------
+
+
+def _ticket_step(
+    request: Request,
+    member: StaffMember,
+    container: ContainerDep,
+    csrf_token_field: str | None,
+    step: Callable[[int], object],
+) -> Response:
+    """One button on a contact: check the form's token, take the step, show the console again
+    (with the reason when the step was refused)."""
+    check_staff_csrf(request, csrf_token_field)
+    try:
+        step(_id(member))
+    except DomainError as error:
+        return _console(request, member, container, error=error, field_id=None)
+    return _back(request)
 
 
 def _console(
