@@ -49,6 +49,11 @@ def test_a_ticket_taken_at_a_desk_appears_live_and_the_officer_serves_it_to_the_
     card = page.locator(f"#contact-{ticket.id}")
     expect(card).to_have_attribute("data-state", "in_service")
     expect(row).to_have_attribute("data-state", "in_service")
+    # Hold and resume: the citizen waits a moment, the contact stays with this officer.
+    page.click(f"#hold-{ticket.id}")
+    expect(card).to_have_attribute("data-state", "on_hold")
+    page.click(f"#resume-{ticket.id}")
+    expect(card).to_have_attribute("data-state", "in_service")
     # The console keeps the lease: its heartbeat renews the contact it serves.
     renewed = page.evaluate(
         """async () => {
