@@ -239,10 +239,15 @@ def finish_ticket(
             if ticket.outcome is outcome and ticket.officer_id == officer_id:
                 return ticket
             now = ctx.clock.now()
+            # An officer serves one contact at a time (accept and resume check it under the
+            # officer's lock), so finishing the one in service leaves none: no need to look.
+            was_in_service = ticket.state is TicketState.IN_SERVICE
             ticket.finish(officer_id, outcome, now, note)
             uow.tickets.save(ticket)
             _audit(uow, officer_id, AuditAction.UPDATE, ticket, now, outcome=outcome.value)
-            if not any(t.state is TicketState.IN_SERVICE for t in uow.tickets.held_by(officer_id)):
+            if was_in_service or not any(
+                t.state is TicketState.IN_SERVICE for t in uow.tickets.held_by(officer_id)
+            ):
                 officer.set_status(OfficerStatus.WRAP_UP, now)
                 uow.staff.save(officer)
             uow.commit()

@@ -63,9 +63,7 @@ class SqlTicketRepository:
         ticket.version += 1
 
     def by_idempotency_key(self, key: str) -> Ticket | None:
-        row = self._conn.execute(
-            select(t.tickets).where(t.tickets.c.idempotency_key == key)
-        ).first()
+        row = self._conn.execute(_TICKET_BY_KEY, {"key": key}).first()
         return None if row is None else self._tracker.track(_ticket(row))
 
     def claim_next(self, skills: Skills) -> Ticket | None:
@@ -130,15 +128,9 @@ class SqlTicketRepository:
 
     def next_sequence(self, location_id: int, day: date) -> int:
         # One atomic upsert: concurrent takers at the same desk get consecutive numbers.
-        dialect = postgresql if self._locks else sqlite
-        statement = dialect.insert(t.ticket_counters).values(
-            location_id=location_id, day=day, last_number=1
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["location_id", "day"],
-            set_={"last_number": t.ticket_counters.c.last_number + 1},
-        ).returning(t.ticket_counters.c.last_number)
-        return int(self._conn.execute(statement).scalar_one())
+        statement = _NEXT_SEQUENCE_PG if self._locks else _NEXT_SEQUENCE_SQLITE
+        parameters = {"location_id": location_id, "day": day, "last_number": 1}
+        return int(self._conn.execute(statement, parameters).scalar_one())
 
     def recent_handling_seconds(self, service_code: str | None, limit: int) -> list[float]:
         c = t.tickets.c
@@ -178,6 +170,7 @@ class SqlTicketRepository:
 _HELD = [state.value for state in HELD_STATES]
 _TICKET_BY_ID = select(t.tickets).where(t.tickets.c.id == bindparam("ticket_id"))
 _TICKET_BY_ID_LOCKED = _TICKET_BY_ID.with_for_update()
+_TICKET_BY_KEY = select(t.tickets).where(t.tickets.c.idempotency_key == bindparam("key"))
 _CLAIM_NEXT = (
     select(t.tickets)
     .where(
@@ -217,6 +210,18 @@ _SAVE_STAFF = (
     .where(t.staff.c.id == bindparam("staff_id"))
     .values({name: bindparam(f"v_{name}") for name in _STAFF_FIELDS})
 )
+
+
+def _next_sequence(dialect: Any) -> Any:
+    statement = dialect.insert(t.ticket_counters)
+    return statement.on_conflict_do_update(
+        index_elements=["location_id", "day"],
+        set_={"last_number": t.ticket_counters.c.last_number + 1},
+    ).returning(t.ticket_counters.c.last_number)
+
+
+_NEXT_SEQUENCE_PG = _next_sequence(postgresql)
+_NEXT_SEQUENCE_SQLITE = _next_sequence(sqlite)
 
 
 def _ticket_values(ticket: Ticket) -> dict[str, Any]:
@@ -281,10 +286,10 @@ class SqlLocationRepository:
         self._conn = conn
 
     def get(self, location_id: int) -> Location:
-        return self._one(select(t.locations).where(t.locations.c.id == location_id))
+        return self._one(_LOCATION_BY_ID, {"location_id": location_id})
 
     def by_slug(self, slug: str) -> Location:
-        return self._one(select(t.locations).where(t.locations.c.slug == slug))
+        return self._one(_LOCATION_BY_SLUG, {"slug": slug})
 
     def list(self) -> list[Location]:
         rows = self._conn.execute(select(t.locations).order_by(t.locations.c.name))
@@ -326,11 +331,33 @@ class SqlLocationRepository:
             )
         )
 
-    def _one(self, query: Any) -> Location:
-        row = self._conn.execute(query).first()
+    def _one(self, query: Any, parameters: dict[str, Any]) -> Location:
+        row = self._conn.execute(query, parameters).first()
         if row is None:
             raise NotFound("location.unknown", field="location")
         return _location(row)
+
+
+_LOCATION_BY_ID = select(t.locations).where(t.locations.c.id == bindparam("location_id"))
+_LOCATION_BY_SLUG = select(t.locations).where(t.locations.c.slug == bindparam("slug"))
+
+
+# Parsed opening hours by their stored form. Every ticket taken reads its desk, and parsing
+# the week and its exceptions was a tenth of take_ticket's CPU time; hours are immutable
+# values that change only when an administrator edits them.
+_HOURS_CACHE: dict[str, OpeningHours] = {}
+_HOURS_CACHE_SIZE = 1024
+
+
+def _opening_hours(stored: Any) -> OpeningHours:
+    key = repr(stored)
+    hours = _HOURS_CACHE.get(key)
+    if hours is None:
+        hours = OpeningHours.from_dict(stored)
+        if len(_HOURS_CACHE) >= _HOURS_CACHE_SIZE:
+            _HOURS_CACHE.clear()
+        _HOURS_CACHE[key] = hours
+    return hours
 
 
 def _location(row: Row[Any]) -> Location:
@@ -345,7 +372,7 @@ def _location(row: Row[Any]) -> Location:
         time_zone=m["time_zone"],
         languages=tuple(m["languages"]),
         service_codes=frozenset(m["service_codes"]),
-        hours=OpeningHours.from_dict(m["hours"]),
+        hours=_opening_hours(m["hours"]),
         country=m["country"],
         is_active=m["is_active"],
     )

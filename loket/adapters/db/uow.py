@@ -97,7 +97,7 @@ class SqlUnitOfWork:
         if events or records:
             _take_append_lock(conn)
             if events:
-                conn.execute(insert(t.events), [_event_row(e) for e in events])
+                conn.execute(_INSERT_EVENTS, [_event_row(e) for e in events])
             if records:
                 _append_audit(conn, records)
         conn.commit()
@@ -114,9 +114,20 @@ class SqlUnitOfWork:
             _append_audit(conn, records)
 
 
+# Built once: SQLAlchemy then skips rebuilding each statement's cache key per commit.
+_APPEND_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_INSERT_EVENTS = insert(t.events)
+_INSERT_AUDIT = insert(t.audit_log)
+_AUDIT_HEAD = (
+    select(t.audit_log.c.sequence, t.audit_log.c.entry_hash)
+    .order_by(t.audit_log.c.sequence.desc())
+    .limit(1)
+)
+
+
 def _take_append_lock(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
+        conn.execute(_APPEND_LOCK, {"key": APPEND_LOCK})
 
 
 def _event_row(event: Event) -> dict[str, Any]:
@@ -130,11 +141,7 @@ def _event_row(event: Event) -> dict[str, Any]:
 
 
 def _append_audit(conn: Connection, records: list[AuditRecord]) -> None:
-    last = conn.execute(
-        select(t.audit_log.c.sequence, t.audit_log.c.entry_hash)
-        .order_by(t.audit_log.c.sequence.desc())
-        .limit(1)
-    ).first()
+    last = conn.execute(_AUDIT_HEAD).first()
     sequence, previous = (0, GENESIS_HASH) if last is None else (last[0], last[1])
     rows = []
     for record in records:
@@ -155,7 +162,7 @@ def _append_audit(conn: Connection, records: list[AuditRecord]) -> None:
                 "entry_hash": entry.entry_hash,
             }
         )
-    conn.execute(insert(t.audit_log), rows)
+    conn.execute(_INSERT_AUDIT, rows)
 
 
 class SqlUnitOfWorkFactory:
