@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Protocol
 
 from loket.domain.audit import AuditRecord
+from loket.domain.exchange import ChatMessage, Document
 from loket.domain.help import HelpRequest
 from loket.domain.locations import Location
 from loket.domain.staff import Skills, StaffMember
@@ -128,6 +129,24 @@ class HelpRequestRepository(Protocol):
         """Open and acknowledged calls, oldest first."""
 
 
+class ExchangeRepository(Protocol):
+    """Chat messages and documents of contacts; a document's content is stored beside it."""
+
+    def add_message(self, message: ChatMessage) -> None: ...
+
+    def messages(self, ticket_id: str) -> list[ChatMessage]:
+        """The contact's messages, oldest first."""
+
+    def add_document(self, document: Document, content: bytes) -> None: ...
+
+    def documents(self, ticket_id: str) -> list[Document]:
+        """The contact's documents, oldest first, without their content."""
+
+    def count_documents(self, ticket_id: str) -> int: ...
+
+    def document(self, document_id: str) -> tuple[Document, bytes] | None: ...
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -141,6 +160,7 @@ class UnitOfWork(Protocol):
     throttle: ThrottleRepository
     audit: AuditTrail
     help: HelpRequestRepository
+    exchange: ExchangeRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

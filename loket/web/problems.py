@@ -156,6 +156,27 @@ MESSAGES: dict[str, tuple[int, str]] = {
         N_("A kiosk name has at most %(maximum)s letters, digits, spaces, dots or hyphens."),
     ),
     "help.changed": (409, N_("Someone else answered this call at the same time.")),
+    "contact.not_participant": (403, N_("Only the people in this conversation can see it.")),
+    "contact.not_in_progress": (
+        409,
+        N_("This conversation has ended. Take a new ticket if you need more help."),
+    ),
+    "chat.empty": (422, N_("Type a message first.")),
+    "chat.too_long": (422, N_("A message can have at most %(maximum)s characters.")),
+    "document.empty": (422, N_("This file is empty. Choose another file.")),
+    "document.too_large": (
+        413,
+        N_("This file is too large. A file can be at most %(maximum_mb)s MB."),
+    ),
+    "document.type_not_allowed": (
+        415,
+        N_("This file cannot be sent. Send a PDF, or a photo as JPEG or PNG."),
+    ),
+    "document.too_many": (
+        409,
+        N_("This conversation already has %(maximum)s files. No more can be added."),
+    ),
+    "document.unknown": (404, N_("This file does not exist.")),
     "request.invalid": (422, N_("Some of the input is not valid.")),
     "request.too_large": (413, N_("The request is too large.")),
     "request.rate_limited": (429, N_("Too many requests. Please wait a moment and try again.")),

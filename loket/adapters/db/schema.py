@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -227,6 +228,38 @@ audit_log = Table(
     Column("previous_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
     Index("ix_audit_subject", "subject_type", "subject_id"),
+)
+
+# What citizen and officer exchange during a contact (loket/domain/exchange.py). Stored in
+# the database, not on a node's disk, so every node of a scale-out serves every document.
+contact_messages = Table(
+    "contact_messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("ticket_id", String(32), ForeignKey("tickets.id"), nullable=False),
+    Column("author_role", String(16), nullable=False),
+    Column("author_name", String(120), nullable=False),
+    Column("author_staff_id", Integer, ForeignKey("staff.id")),
+    Column("body", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_contact_messages_ticket", "ticket_id", "id"),
+)
+
+contact_documents = Table(
+    "contact_documents",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("ticket_id", String(32), ForeignKey("tickets.id"), nullable=False),
+    Column("author_role", String(16), nullable=False),
+    Column("author_name", String(120), nullable=False),
+    Column("author_staff_id", Integer, ForeignKey("staff.id")),
+    Column("filename", String(120), nullable=False),
+    Column("content_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Index("ix_contact_documents_ticket", "ticket_id", "id"),
 )
 
 idempotency = Table(
