@@ -307,14 +307,7 @@ def transfer_ticket(
             _audit(uow, officer_id, AuditAction.TRANSFER, ticket, now, to_officer=to_officer_id)
             _move_to(ticket, to_officer_id, now, uow, ctx.policy, note, reason="transferred")
             uow.tickets.save(ticket)
-            # Handing over one's last contact ends it for this officer, as finishing does:
-            # wrap-up, from which "next ticket" is allowed again.
-            serving = any(
-                t.state is TicketState.IN_SERVICE for t in uow.tickets.held_by(officer_id)
-            )
-            if officer.status is OfficerStatus.BUSY and not serving:
-                officer.set_status(OfficerStatus.WRAP_UP, now)
-                uow.staff.save(officer)
+            _wrap_up_if_free(uow, officer, now)
             uow.commit()
             return ticket
 
@@ -342,7 +335,34 @@ def reassign_ticket(
         else:
             _move_to(ticket, to_officer_id, now, uow, ctx.policy, None, reason="reassigned")
 
-    return _ticket_step(ctx, ticket_id, step)
+    def attempt() -> Ticket:
+        with ctx.uow() as uow:
+            holder_id = uow.tickets.get(ticket_id).officer_id
+            # The holder before the ticket, the lock order of accept_ticket: the officer who
+            # loses the contact they were serving must not stay "busy" with nothing to do.
+            holder = None if holder_id is None else uow.staff.get_for_update(holder_id)
+            ticket = uow.tickets.get_for_update(ticket_id)
+            if ticket.officer_id != holder_id:
+                raise ConcurrentUpdate("ticket.changed", ticket=ticket.number)
+            now = ctx.clock.now()
+            step(ticket, now, uow)
+            uow.tickets.save(ticket)
+            if holder is not None and holder.id != ticket.officer_id:
+                _wrap_up_if_free(uow, holder, now)
+            uow.commit()
+            return ticket
+
+    return retrying(attempt)
+
+
+def _wrap_up_if_free(uow: UnitOfWork, officer: StaffMember, now: datetime) -> None:
+    """Handing over one's last contact ends it for this officer, as finishing does: wrap-up,
+    from which "next ticket" is allowed again."""
+    if officer.status is not OfficerStatus.BUSY or officer.id is None:
+        return
+    if not any(t.state is TicketState.IN_SERVICE for t in uow.tickets.held_by(officer.id)):
+        officer.set_status(OfficerStatus.WRAP_UP, now)
+        uow.staff.save(officer)
 
 
 def _move_to(

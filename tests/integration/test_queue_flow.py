@@ -82,3 +82,28 @@ def test_an_officer_cannot_finish_a_ticket_of_a_colleague(world: World) -> None:
     with pytest.raises(Refused) as raised:
         queue.finish_ticket(ctx, jan, ticket.id, Outcome.LISTENED)
     assert raised.value.code == "ticket.not_yours"
+
+
+def test_an_officer_whose_contact_a_supervisor_moves_is_no_longer_busy(world: World) -> None:
+    from loket.domain.staff import OfficerStatus, Role
+
+    ctx = world.container.queue
+    boss = add_officer(world, "sara", roles=frozenset({Role.SUPERVISOR}), status=None)
+    an = add_officer(world, "an")
+    bo = add_officer(world, "bo")
+
+    def status(officer: int) -> OfficerStatus:
+        with ctx.uow(read_only=True) as uow:
+            return uow.staff.get(officer).status
+
+    for to_officer in (bo, None):
+        ticket = take(world)
+        assert queue.offer_next(ctx, an) is not None
+        queue.accept_ticket(ctx, an, ticket.id)
+        assert status(an) is OfficerStatus.BUSY
+        moved = queue.reassign_ticket(ctx, boss, ticket.id, to_officer_id=to_officer)
+        assert moved.officer_id == to_officer
+        assert status(an) is OfficerStatus.WRAP_UP
+        queue.set_officer_status(ctx, an, OfficerStatus.AVAILABLE)
+    # The colleague who got the first contact is not busy until they accept it.
+    assert status(bo) is OfficerStatus.AVAILABLE
