@@ -23,6 +23,7 @@ from loket.bootstrap import Container, build
 from loket.config import Settings
 from loket.domain.errors import DomainError
 from loket.domain.i18n import N_
+from loket.services import callbacks as callback_service
 from loket.services import queue as queue_service
 from loket.web import problems, ws
 from loket.web.api import routes
@@ -254,6 +255,11 @@ async def _sweep_leases(container: Container) -> None:
             await in_thread(queue_service.release_expired, container.queue)
         except Exception:
             log.exception("lease sweep failed; will retry")
+        try:
+            # Due callbacks enter the queue on the same beat (at most a sweep late).
+            await in_thread(callback_service.release_due_callbacks, container.callbacks)
+        except Exception:
+            log.exception("releasing due callbacks failed; will retry")
 
 
 async def _prune_events(container: Container) -> None:
