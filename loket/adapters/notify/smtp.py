@@ -40,8 +40,9 @@ class SmtpNotifier:
         mail["Subject"] = subject
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = make_msgid(domain=self._settings.sender.rpartition("@")[2] or None)
-        mail["Content-Language"] = message.language
         mail.set_content(body)
+        # After set_content, which replaces every Content-* header.
+        mail["Content-Language"] = message.language
         with self._connect() as client:
             if self._settings.username:
                 client.login(self._settings.username, self._settings.password or "")
