@@ -26,6 +26,7 @@ from loket.domain.i18n import N_
 from loket.services import callbacks as callback_service
 from loket.services import queue as queue_service
 from loket.web import problems, ws
+from loket.web.api import callbacks as callback_routes
 from loket.web.api import routes
 from loket.web.i18n import gettext_for
 from loket.web.pages import admin, citizen, host, officer, render, screen, staff_auth, supervisor
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app.state.signer = Signer(b"")  # replaced by the container's key in the lifespan
     app.include_router(routes.router)
+    app.include_router(callback_routes.router)
     app.include_router(ws.router)
     for pages in (citizen, screen, staff_auth, officer, supervisor, host, admin):
         app.include_router(pages.router)

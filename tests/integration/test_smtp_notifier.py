@@ -22,7 +22,7 @@ class Inbox:
     def __init__(self) -> None:
         self.received: list[tuple[str, list[str], Message]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content = envelope.original_content or envelope.content
         self.received.append(
             (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(content))
