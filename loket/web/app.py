@@ -30,6 +30,7 @@ from loket.web.api import callbacks as callback_routes
 from loket.web.api import routes
 from loket.web.i18n import gettext_for
 from loket.web.pages import admin, citizen, host, officer, render, screen, staff_auth, supervisor
+from loket.web.pages import callbacks as callback_pages
 from loket.web.ratelimit import RateLimiter
 from loket.web.sessions import Signer
 
@@ -146,7 +147,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(routes.router)
     app.include_router(callback_routes.router)
     app.include_router(ws.router)
-    for pages in (citizen, screen, staff_auth, officer, supervisor, host, admin):
+    # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
+    for pages in (callback_pages, citizen, screen, staff_auth, officer, supervisor, host, admin):
         app.include_router(pages.router)
     app.mount("/static", CachedStatic(directory=str(files("loket.web") / "static")), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
