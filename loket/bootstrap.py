@@ -14,10 +14,13 @@ from loket.adapters.db.engine import make_engine
 from loket.adapters.db.event_log import EventLog
 from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.adapters.events.hub import EventHub, Wake
+from loket.adapters.notify.outbox import OutboxNotifier
 from loket.adapters.security import Argon2Hasher, Totp
 from loket.config import Settings
+from loket.domain.callbacks import CallbackPolicy
 from loket.domain.tickets import QueuePolicy
-from loket.services.ports import Clock, PasswordHasher
+from loket.services.callbacks import CallbackContext
+from loket.services.ports import Clock, Notifier, PasswordHasher
 from loket.services.queue import QueueContext
 from loket.services.staff import StaffContext
 
@@ -32,6 +35,7 @@ class Container:
     queue: QueueContext
     staff: StaffContext
     totp: Totp
+    callbacks: CallbackContext
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -58,7 +62,11 @@ def load_secret_key(settings: Settings) -> bytes:
 
 
 def build(
-    settings: Settings, *, clock: Clock | None = None, hasher: PasswordHasher | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    notifier: Notifier | None = None,
 ) -> Container:
     engine = make_engine(settings.effective_database_url)
     wake: Wake
@@ -77,6 +85,18 @@ def build(
         service_lease=timedelta(seconds=settings.service_lease_seconds),
     )
     totp = Totp()
+    callbacks = CallbackContext(
+        uow=uow,
+        clock=clock,
+        queue_policy=policy,
+        policy=CallbackPolicy(
+            lead_time=timedelta(minutes=settings.callback_lead_minutes),
+            days_ahead=settings.callback_days_ahead,
+            capacity=settings.callback_slot_capacity,
+        ),
+        notifier=notifier or _notifier(settings, engine, clock),
+        public_url=settings.effective_public_url,
+    )
     return Container(
         settings=settings,
         secret_key=load_secret_key(settings),
@@ -88,4 +108,22 @@ def build(
             uow=uow, clock=clock, hasher=hasher or Argon2Hasher(), second_factor=totp
         ),
         totp=totp,
+        callbacks=callbacks,
     )
+
+
+def _notifier(settings: Settings, engine: Engine, clock: Clock) -> Notifier:
+    if settings.smtp_host:
+        from loket.adapters.notify.smtp import SmtpNotifier, SmtpSettings
+
+        return SmtpNotifier(
+            SmtpSettings(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.smtp_sender,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                security=settings.smtp_security,
+            )
+        )
+    return OutboxNotifier(engine, clock)

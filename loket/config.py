@@ -38,6 +38,20 @@ class Settings:
     secret_key: str | None = None
     # Cookies are marked Secure; browsers accept that on https and on localhost only.
     kiosk_idle_seconds: int = 90
+    # Where citizens reach the site, for links in e-mails; default http://host:port.
+    public_url: str | None = None
+    # Callbacks: citizens one slot of 15 minutes can hold, and how far ahead they may book.
+    callback_slot_capacity: int = 2
+    callback_days_ahead: int = 14
+    callback_lead_minutes: int = 30
+    # E-mail (join links of video callbacks) goes out by SMTP when a host is set; otherwise
+    # it is written to the `notifications` table (the outbox).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_sender: str = "loket@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "starttls"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -45,6 +59,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'loket.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -77,6 +95,16 @@ _FIELDS = {
     "event_poll_seconds": float,
     "secret_key": str,
     "kiosk_idle_seconds": int,
+    "public_url": str,
+    "callback_slot_capacity": int,
+    "callback_days_ahead": int,
+    "callback_lead_minutes": int,
+    "smtp_host": str,
+    "smtp_port": int,
+    "smtp_sender": str,
+    "smtp_username": str,
+    "smtp_password": str,
+    "smtp_security": str,
 }
 
 

@@ -145,6 +145,60 @@ class HelpResolved(HelpEvent):
 
 
 @dataclass(frozen=True)
+class CallbackSnapshot:
+    """A callback as carried by events: no number, address or page key (staff streams)."""
+
+    reference: str
+    mode: str
+    language: str
+    state: str
+    due_at: datetime
+    attempts: int
+    ticket_id: str | None
+
+
+@dataclass(frozen=True)
+class CallbackEvent(Event):
+    callback: CallbackSnapshot
+
+
+@dataclass(frozen=True)
+class CallbackRequested(CallbackEvent):
+    type: ClassVar[str] = "callback.requested"
+
+
+@dataclass(frozen=True)
+class CallbackQueued(CallbackEvent):
+    """Its time came: a ticket for it entered the officer queue."""
+
+    type: ClassVar[str] = "callback.queued"
+
+
+@dataclass(frozen=True)
+class CallbackRescheduled(CallbackEvent):
+    """Not answered: booked again for a later attempt."""
+
+    type: ClassVar[str] = "callback.rescheduled"
+
+
+@dataclass(frozen=True)
+class CallbackReached(CallbackEvent):
+    type: ClassVar[str] = "callback.reached"
+
+
+@dataclass(frozen=True)
+class CallbackFailed(CallbackEvent):
+    """Not answered at the last attempt."""
+
+    type: ClassVar[str] = "callback.failed"
+
+
+@dataclass(frozen=True)
+class CallbackCancelled(CallbackEvent):
+    type: ClassVar[str] = "callback.cancelled"
+
+
+@dataclass(frozen=True)
 class OfficerStatusChanged(Event):
     type: ClassVar[str] = "officer.status_changed"
     staff_id: int

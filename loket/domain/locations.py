@@ -180,6 +180,21 @@ class OpeningHours:
                 return end
         return None
 
+    def open_periods(
+        self, start: datetime, end: datetime, tz: ZoneInfo
+    ) -> Iterator[tuple[datetime, datetime]]:
+        """Open periods (UTC [start, end), touching ranges joined) clipped to [start, end)."""
+        start, end = _as_utc(start), _as_utc(end)
+        first_day = start.astimezone(tz).date() - timedelta(days=1)
+        days = (end.astimezone(tz).date() - first_day).days + 2
+        for opens, closes in self._periods(tz, first_day, days=days):
+            clipped_end = end if closes is None else min(closes, end)
+            clipped_start = max(opens, start)
+            if clipped_start >= end:
+                return
+            if clipped_start < clipped_end:
+                yield clipped_start, clipped_end
+
     def _periods_from(
         self, moment: datetime, tz: ZoneInfo
     ) -> Iterator[tuple[datetime, datetime | None]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol
 
 from loket.domain.audit import AuditRecord
+from loket.domain.callbacks import Callback
 from loket.domain.exchange import ChatMessage, Document
 from loket.domain.help import HelpRequest
 from loket.domain.locations import Location
@@ -147,6 +148,33 @@ class ExchangeRepository(Protocol):
     def document(self, document_id: str) -> tuple[Document, bytes] | None: ...
 
 
+class CallbackRepository(Protocol):
+    def add(self, callback: Callback) -> None:
+        """Store a new callback; ConcurrentUpdate if its idempotency key or reference was taken."""
+
+    def get(self, callback_id: str) -> Callback:
+        """The callback; raises NotFound("callback.unknown")."""
+
+    def get_for_update(self, callback_id: str) -> Callback: ...
+
+    def save(self, callback: Callback) -> None:
+        """Write the callback if nobody changed it since it was read; else ConcurrentUpdate."""
+
+    def by_idempotency_key(self, key: str) -> Callback | None: ...
+
+    def by_ticket_for_update(self, ticket_id: str) -> Callback | None:
+        """The callback the ticket was made for, locked, if any."""
+
+    def lock_slots(self) -> None:
+        """Serialise bookings until commit, so two cannot take a slot's last place."""
+
+    def booked_starts(self, start: datetime, end: datetime) -> list[datetime]:
+        """Slot starts of active callbacks booked in [start, end), one per callback."""
+
+    def due(self, at: datetime, limit: int) -> list[Callback]:
+        """Scheduled callbacks due at or before `at`, locked; ones others hold are skipped."""
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -161,6 +189,7 @@ class UnitOfWork(Protocol):
     audit: AuditTrail
     help: HelpRequestRepository
     exchange: ExchangeRepository
+    callbacks: CallbackRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -218,3 +247,24 @@ class SecondFactor(Protocol):
     def verify(self, secret: str, code: str, at: datetime) -> bool: ...
 
     def provisioning_uri(self, secret: str, username: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something to tell a citizen outside the site (an e-mail).
+
+    `subject` and `body` are N_-marked English with %(name)s parameters: the adapter
+    translates them into `language` and fills in `params` when it writes or sends.
+    """
+
+    kind: str
+    to: str
+    language: str
+    subject: str
+    body: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+class Notifier(Protocol):
+    def send(self, message: Notification) -> None:
+        """Deliver (or queue for delivery) one notification; raises on failure."""

@@ -23,11 +23,14 @@ from loket.bootstrap import Container, build
 from loket.config import Settings
 from loket.domain.errors import DomainError
 from loket.domain.i18n import N_
+from loket.services import callbacks as callback_service
 from loket.services import queue as queue_service
 from loket.web import problems, ws
+from loket.web.api import callbacks as callback_routes
 from loket.web.api import routes
 from loket.web.i18n import gettext_for
 from loket.web.pages import admin, citizen, host, officer, render, screen, staff_auth, supervisor
+from loket.web.pages import callbacks as callback_pages
 from loket.web.ratelimit import RateLimiter
 from loket.web.sessions import Signer
 
@@ -142,8 +145,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app.state.signer = Signer(b"")  # replaced by the container's key in the lifespan
     app.include_router(routes.router)
+    app.include_router(callback_routes.router)
     app.include_router(ws.router)
-    for pages in (citizen, screen, staff_auth, officer, supervisor, host, admin):
+    # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
+    for pages in (callback_pages, citizen, screen, staff_auth, officer, supervisor, host, admin):
         app.include_router(pages.router)
     app.mount("/static", CachedStatic(directory=str(files("loket.web") / "static")), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -254,6 +259,11 @@ async def _sweep_leases(container: Container) -> None:
             await in_thread(queue_service.release_expired, container.queue)
         except Exception:
             log.exception("lease sweep failed; will retry")
+        try:
+            # Due callbacks enter the queue on the same beat (at most a sweep late).
+            await in_thread(callback_service.release_due_callbacks, container.callbacks)
+        except Exception:
+            log.exception("releasing due callbacks failed; will retry")
 
 
 async def _prune_events(container: Container) -> None:

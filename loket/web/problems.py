@@ -63,6 +63,41 @@ MESSAGES: dict[str, tuple[int, str]] = {
         422,
         N_("Enter the target wait as a whole number of minutes from %(minimum)s to %(maximum)s."),
     ),
+    "callback.unknown": (404, N_("This callback request does not exist.")),
+    "callback.unavailable": (
+        409,
+        N_(
+            "Callbacks cannot be booked at the moment. Please call the police or talk to an officer now."
+        ),
+    ),
+    "callback.mode_invalid": (422, N_("Choose a phone call or a video call.")),
+    "callback.language_not_offered": (422, N_("Choose one of the languages the officers speak.")),
+    "callback.phone_invalid": (
+        422,
+        N_("Enter a phone number we can call, like 0470 12 34 56 or +31 6 12345678."),
+    ),
+    "callback.email_invalid": (422, N_("Enter an e-mail address like name@example.be.")),
+    "callback.illegal_transition": (
+        409,
+        N_("Callback %(reference)s cannot do “%(step)s” while it is “%(state)s”."),
+    ),
+    "callback.not_in_service": (
+        409,
+        N_("Accept ticket %(ticket)s before you record how the call went."),
+    ),
+    "callback.outcome_invalid": (422, N_("Choose whether you reached the citizen.")),
+    "callback.changed": (
+        409,
+        N_("Someone else changed this callback at the same time. Please try again."),
+    ),
+    "slot.past": (422, N_("This time has passed or is too soon. Choose a later time.")),
+    "slot.too_far": (422, N_("Choose a time within the next %(days)s days.")),
+    "slot.outside_hours": (
+        422,
+        N_("Choose one of the times shown: the back office is closed at this time."),
+    ),
+    "slot.full": (409, N_("This time was just taken by someone else. Choose another time.")),
+    "slot.missing": (422, N_("Choose a time.")),
     "staff.unknown": (404, N_("This staff member does not exist.")),
     "staff.not_an_officer": (409, N_("This staff member does not serve the queue.")),
     "staff.username_taken": (409, N_("This username is already taken.")),

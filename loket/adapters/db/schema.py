@@ -193,6 +193,49 @@ help_requests = Table(
     Index("ix_help_requests_state_requested", "state", "requested_at"),
 )
 
+# Callback requests. The phone number or e-mail address is personal data: only the
+# officer serving the callback reads it (audited), and only to call back.
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("reference", String(16), nullable=False, unique=True),
+    Column("mode", String(8), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
+    Column("slot_start_at", UtcDateTime, nullable=False),
+    Column("slot_end_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("phone", String(32)),
+    Column("email", String(254)),
+    Column("attempts", Integer, nullable=False),
+    Column("ticket_id", String(32), ForeignKey("tickets.id")),
+    Column("finished_at", UtcDateTime),
+    Column("idempotency_key", String(200), unique=True),
+    Column("version", Integer, nullable=False),
+    # The sweeper reads due scheduled callbacks; booking counts a slot's active callbacks.
+    Index("ix_callbacks_state_due", "state", "due_at"),
+    Index("ix_callbacks_slot_state", "slot_start_at", "state"),
+    Index("ix_callbacks_ticket", "ticket_id"),
+)
+
+# The default notifier's outbox: notifications as written, for a mail relay or the tests.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+)
+
 ticket_counters = Table(
     "ticket_counters",
     metadata,

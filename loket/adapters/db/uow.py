@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, text
 
 from loket.adapters.db import schema as t
+from loket.adapters.db.callback_repository import SqlCallbackRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
 from loket.adapters.db.help_repository import SqlHelpRequestRepository
 from loket.adapters.db.repositories import (
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditTrail()
         self.help = SqlHelpRequestRepository(conn, self._tracker)
         self.exchange = SqlExchangeRepository(conn)
+        self.callbacks = SqlCallbackRepository(conn, self._tracker)
         return self
 
     def __exit__(

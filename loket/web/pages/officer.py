@@ -354,6 +354,9 @@ def _panel_context(
         if o.id != member.id and o.is_active
     ]
     blocking = {TicketState.OFFERED, TicketState.TRANSFERRED, TicketState.IN_SERVICE}
+    views = [_contact_view(t, locations, now) for t in contacts]
+    from loket.web.pages import callbacks as callback_pages  # it imports this module
+
     return {
         "member": member,
         "csrf": staff_csrf(request),
@@ -361,7 +364,8 @@ def _panel_context(
         "status_labels": STATUS_LABELS,
         "choosable_statuses": CHOOSABLE_STATUSES,
         "status_since": local_time(member.status_since_at),
-        "contacts": [_contact_view(t, locations, now) for t in contacts],
+        "contacts": views,
+        "callbacks": callback_pages.officer_callbacks(container, member, views),
         "can_take_next": not any(t.state in blocking for t in contacts),
         "colleagues": colleagues,
         "outcomes": [(o.value, OUTCOME_LABELS[o], OUTCOME_HINTS[o]) for o in Outcome],
