@@ -82,6 +82,8 @@ def test_a_citizen_books_a_callback_and_the_officer_calls_back_until_reached(
     second = wait_for_queued(page, live_server, callback_id)
     assert second != first
     take_and_accept(page, second)
+    # The attempt is closed with Reached or No answer before the contact can be finished.
+    expect(page.locator(f"#finish-{second}")).to_have_count(0)
     page.click(f"#callback-reached-{second}")
     expect(page.locator(f"#callback-reached-note-{second}")).to_be_visible()
     page.check(f"#outcome-{second}-informed")

@@ -316,6 +316,8 @@ def _booking_page(
         ],
         page_path=request.url.path,
         is_home_desk=location.kind is LocationKind.ONLINE,
+        # "Europe/Brussels" -> "Brussels": the back office's zone, which may not be the desk's.
+        zone_city=office.time_zone.rsplit("/", 1)[-1].replace("_", " "),
     )
 
 
