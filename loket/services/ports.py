@@ -13,6 +13,7 @@ from loket.domain.exchange import ChatMessage, Document
 from loket.domain.help import HelpRequest
 from loket.domain.locations import Location
 from loket.domain.staff import Skills, StaffMember
+from loket.domain.statements import Statement
 from loket.domain.tickets import Ticket
 
 
@@ -218,3 +219,13 @@ class SecondFactor(Protocol):
     def verify(self, secret: str, code: str, at: datetime) -> bool: ...
 
     def provisioning_uri(self, secret: str, username: str) -> str: ...
+
+
+class StatementRenderer(Protocol):
+    def render(self, statement: Statement) -> bytes:
+        """The statement as an unsigned PDF: the Dutch text, then the citizen's language."""
+
+
+class StatementSigner(Protocol):
+    def sign(self, pdf: bytes) -> bytes:
+        """The PDF with the service's PAdES signature over the whole document."""
