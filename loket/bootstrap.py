@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,12 +13,17 @@ from loket.adapters.db.engine import make_engine
 from loket.adapters.db.event_log import EventLog
 from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.adapters.events.hub import EventHub, Wake
+from loket.adapters.secret_files import read_or_create
 from loket.adapters.security import Argon2Hasher, Totp
+from loket.adapters.signing.pades import ConfiguredSigner
+from loket.adapters.signing.render import ReportLabRenderer
+from loket.adapters.vault import Vault, load_vault
 from loket.config import Settings
 from loket.domain.tickets import QueuePolicy
 from loket.services.ports import Clock, PasswordHasher
 from loket.services.queue import QueueContext
 from loket.services.staff import StaffContext
+from loket.services.statements import StatementContext
 
 
 @dataclass
@@ -32,6 +36,8 @@ class Container:
     queue: QueueContext
     staff: StaffContext
     totp: Totp
+    statements: StatementContext
+    vault: Vault
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -45,16 +51,7 @@ def load_secret_key(settings: Settings) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     path = settings.data_dir / SECRET_FILE
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first; use theirs
-        else:
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+    return read_or_create(path, lambda: secrets.token_urlsafe(48).encode()).strip()
 
 
 def build(
@@ -88,4 +85,8 @@ def build(
             uow=uow, clock=clock, hasher=hasher or Argon2Hasher(), second_factor=totp
         ),
         totp=totp,
+        statements=StatementContext(
+            uow=uow, clock=clock, renderer=ReportLabRenderer(), signer=ConfiguredSigner(settings)
+        ),
+        vault=load_vault(settings),
     )

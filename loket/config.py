@@ -38,6 +38,16 @@ class Settings:
     secret_key: str | None = None
     # Cookies are marked Secure; browsers accept that on https and on localhost only.
     kiosk_idle_seconds: int = 90
+    # The key and certificate (PEM; the certificate file may hold the chain, signer first)
+    # that sign statements. Without them a self-signed demo certificate is made in data_dir.
+    signing_key_file: Path | None = None
+    signing_cert_file: Path | None = None
+    signing_key_passphrase: str | None = None
+    # Encrypts statements and uploads at rest: base64 of 32 random bytes. Keys listed in
+    # storage_old_keys still decrypt what they encrypted, so a key can be rotated. Without
+    # storage_key, a single node makes one in data_dir (never in the database).
+    storage_key: str | None = None
+    storage_old_keys: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,6 +87,11 @@ _FIELDS = {
     "event_poll_seconds": float,
     "secret_key": str,
     "kiosk_idle_seconds": int,
+    "signing_key_file": Path,
+    "signing_cert_file": Path,
+    "signing_key_passphrase": str,
+    "storage_key": str,
+    "storage_old_keys": tuple,
 }
 
 

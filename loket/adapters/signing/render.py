@@ -54,7 +54,8 @@ from loket.web.i18n import RIGHT_TO_LEFT, gettext_for
 DEFAULT_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 REGULAR = "LoketSans"
 BOLD = "LoketSans-Bold"
-_FONT_FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf"}
+MONO = "LoketMono"
+_FONT_FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf", MONO: "DejaVuSansMono.ttf"}
 _fonts_lock = threading.Lock()
 _fonts_registered: set[str] = set()
 
@@ -98,6 +99,7 @@ class _Styles:
     body: ParagraphStyle
     label: ParagraphStyle
     note: ParagraphStyle
+    digest: ParagraphStyle
 
 
 def _styles(right_to_left: bool) -> _Styles:
@@ -111,6 +113,7 @@ def _styles(right_to_left: bool) -> _Styles:
         body=body,
         label=ParagraphStyle("label", body, fontName=BOLD),
         note=ParagraphStyle("note", body, fontSize=8, leading=11, textColor=colors.dimgrey),
+        digest=ParagraphStyle("digest", body, fontName=MONO, fontSize=7.5, leading=11),
     )
 
 
@@ -145,11 +148,11 @@ class _Part:
     def cell(self, text: str, style: ParagraphStyle, width: float) -> list[Flowable]:
         return self.paragraphs(text, style, width - 8)
 
-    def row(self, label: str, value: str) -> list[list[Flowable]]:
+    def row(self, label: str, value: str | list[Flowable]) -> list[list[Flowable]]:
         value_width = _TEXT_WIDTH - _LABEL_WIDTH
         cells = [
             self.cell(label, self.styles.label, _LABEL_WIDTH),
-            self.cell(value, self.styles.body, value_width),
+            value if isinstance(value, list) else self.cell(value, self.styles.body, value_width),
         ]
         return cells[::-1] if self.right_to_left else cells
 
@@ -215,13 +218,14 @@ class _Part:
             self.row(_("Version"), str(statement.version)),
         ]
         if statement.previous_sha256:
-            rows.append(
-                self.row(
-                    _("Corrects"),
-                    _("Version %(version)s, document SHA-256 %(sha256)s")
-                    % {"version": statement.version - 1, "sha256": statement.previous_sha256},
-                )
+            # The hash on one line in a fixed-width font, to be compared or copied whole.
+            replaced = self.cell(
+                _("Version %(version)s, document SHA-256:") % {"version": statement.version - 1},
+                self.styles.body,
+                _TEXT_WIDTH - _LABEL_WIDTH,
             )
+            digest = Paragraph(statement.previous_sha256, self.styles.digest)
+            rows.append(self.row(_("Corrects"), [*replaced, digest]))
         return rows
 
     def _report_title(self) -> str:
