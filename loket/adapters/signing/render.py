@@ -65,6 +65,7 @@ _PAGE_WIDTH, _PAGE_HEIGHT = A4
 _MARGIN = 20 * mm
 _TEXT_WIDTH = _PAGE_WIDTH - 2 * _MARGIN
 _LABEL_WIDTH = 50 * mm
+_INDENT = 6 * mm
 _SIGNATURE_BOX = (70 * mm, 28 * mm)
 
 IDENTIFICATION_LABELS = {
@@ -100,6 +101,8 @@ class _Styles:
     label: ParagraphStyle
     note: ParagraphStyle
     digest: ParagraphStyle
+    question: ParagraphStyle
+    answer: ParagraphStyle
 
 
 def _styles(right_to_left: bool) -> _Styles:
@@ -114,6 +117,13 @@ def _styles(right_to_left: bool) -> _Styles:
         label=ParagraphStyle("label", body, fontName=BOLD),
         note=ParagraphStyle("note", body, fontSize=8, leading=11, textColor=colors.dimgrey),
         digest=ParagraphStyle("digest", body, fontName=MONO, fontSize=7.5, leading=11),
+        question=ParagraphStyle("question", body, fontName=BOLD, spaceBefore=6),
+        answer=ParagraphStyle(
+            "answer",
+            body,
+            leftIndent=0 if right_to_left else _INDENT,
+            rightIndent=_INDENT if right_to_left else 0,
+        ),
     )
 
 
@@ -189,11 +199,14 @@ class _Part:
         story.append(Spacer(1, 4 * mm))
         story.append(self.table(self._facts()))
         story += self.paragraphs(_("What the citizen declared"), s.heading, _TEXT_WIDTH)
-        story.append(
-            self.table([self.row(answer.label, answer.text) for answer in self.text.answers])
-        )
-        story += self.paragraphs(_("Confirmation"), s.heading, _TEXT_WIDTH)
-        story.append(KeepTogether(self._confirmation()))
+        # Question above answer rather than a table: answers run to pages of free text, and
+        # a table re-measures every cell each time it is laid out or split over a page.
+        for answer in self.text.answers:
+            story += self.paragraphs(answer.label, s.question, _TEXT_WIDTH)
+            story += self.paragraphs(answer.text or "-", s.answer, _TEXT_WIDTH - _INDENT)
+        # The heading stays with the signature it announces, never alone at a page's foot.
+        heading = self.paragraphs(_("Confirmation"), s.heading, _TEXT_WIDTH)
+        story.append(KeepTogether([*heading, *self._confirmation()]))
         return story
 
     def _facts(self) -> list[list[list[Flowable]]]:
