@@ -34,14 +34,7 @@ from loket.adapters.signing.render import ReportLabRenderer
 from loket.bootstrap import build
 from loket.config import Settings
 from loket.domain.catalogue import IdentificationLevel
-from loket.domain.statements import (
-    Answer,
-    Confirmation,
-    Officer,
-    Place,
-    Statement,
-    StatementText,
-)
+from loket.domain import statements as st
 from loket.services.statements import StatementContext, sign_statement
 
 TARGET_P50_MS = 300.0
@@ -70,18 +63,18 @@ def signature_png() -> bytes:
     return buffer.getvalue()
 
 
-def make_statement() -> Statement:
-    dutch = StatementText("nl", tuple(Answer(nl, text) for nl, _en, text in QUESTIONS))
-    english = StatementText("en", tuple(Answer(en, text) for _nl, en, text in QUESTIONS))
-    return Statement(
+def make_statement() -> st.Statement:
+    dutch = st.StatementText("nl", tuple(st.Answer(nl, text) for nl, _en, text in QUESTIONS))
+    english = st.StatementText("en", tuple(st.Answer(en, text) for _nl, en, text in QUESTIONS))
+    return st.Statement(
         case_reference="PL0100-2027-000123",
         report_type="report.bicycle_theft",
         texts=(dutch, english),
         identification=IdentificationLevel.VERIFIED_ONLINE,
-        officer=Officer("Inspecteur J. Peeters", 12),
-        place=Place("Politiehuis Genk", "Genk", "Europe/Brussels"),
+        officer=st.Officer("Inspecteur J. Peeters", 12),
+        place=st.Place("Politiehuis Genk", "Genk", "Europe/Brussels"),
         made_at=datetime(2027, 1, 13, 13, 30, tzinfo=UTC),
-        confirmation=Confirmation(signature_png=signature_png()),
+        confirmation=st.Confirmation(signature_png=signature_png()),
     )
 
 
