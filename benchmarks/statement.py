@@ -33,8 +33,8 @@ from loket.adapters.signing.pades import PadesSigner, SigningIdentity, load_sign
 from loket.adapters.signing.render import ReportLabRenderer
 from loket.bootstrap import build
 from loket.config import Settings
-from loket.domain.catalogue import IdentificationLevel
 from loket.domain import statements as st
+from loket.domain.catalogue import IdentificationLevel
 from loket.services.statements import StatementContext, sign_statement
 
 TARGET_P50_MS = 300.0
