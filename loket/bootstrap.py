@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +14,11 @@ from loket.adapters.db.event_log import EventLog
 from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.adapters.events.hub import EventHub, Wake
 from loket.adapters.notify.outbox import OutboxNotifier
+from loket.adapters.secret_files import read_or_create
 from loket.adapters.security import Argon2Hasher, Totp
+from loket.adapters.signing.pades import ConfiguredSigner
+from loket.adapters.signing.render import ReportLabRenderer
+from loket.adapters.vault import Vault, load_vault
 from loket.config import Settings
 from loket.domain.callbacks import CallbackPolicy
 from loket.domain.tickets import QueuePolicy
@@ -23,6 +26,7 @@ from loket.services.callbacks import CallbackContext
 from loket.services.ports import Clock, Notifier, PasswordHasher
 from loket.services.queue import QueueContext
 from loket.services.staff import StaffContext
+from loket.services.statements import StatementContext
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Container:
     staff: StaffContext
     totp: Totp
     callbacks: CallbackContext
+    statements: StatementContext
+    vault: Vault
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -49,16 +55,7 @@ def load_secret_key(settings: Settings) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     path = settings.data_dir / SECRET_FILE
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first; use theirs
-        else:
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+    return read_or_create(path, lambda: secrets.token_urlsafe(48).encode()).strip()
 
 
 def build(
@@ -109,6 +106,10 @@ def build(
         ),
         totp=totp,
         callbacks=callbacks,
+        statements=StatementContext(
+            uow=uow, clock=clock, renderer=ReportLabRenderer(), signer=ConfiguredSigner(settings)
+        ),
+        vault=load_vault(settings),
     )
 
 

@@ -52,6 +52,16 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_security: str = "starttls"
+    # The key and certificate (PEM; the certificate file may hold the chain, signer first)
+    # that sign statements. Without them a self-signed demo certificate is made in data_dir.
+    signing_key_file: Path | None = None
+    signing_cert_file: Path | None = None
+    signing_key_passphrase: str | None = None
+    # Encrypts statements and uploads at rest: base64 of 32 random bytes. Keys listed in
+    # storage_old_keys still decrypt what they encrypted, so a key can be rotated. Without
+    # storage_key, a single node makes one in data_dir (never in the database).
+    storage_key: str | None = None
+    storage_old_keys: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -105,6 +115,11 @@ _FIELDS = {
     "smtp_username": str,
     "smtp_password": str,
     "smtp_security": str,
+    "signing_key_file": Path,
+    "signing_cert_file": Path,
+    "signing_key_passphrase": str,
+    "storage_key": str,
+    "storage_old_keys": tuple,
 }
 
 

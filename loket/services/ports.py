@@ -14,6 +14,7 @@ from loket.domain.exchange import ChatMessage, Document
 from loket.domain.help import HelpRequest
 from loket.domain.locations import Location
 from loket.domain.staff import Skills, StaffMember
+from loket.domain.statements import Statement
 from loket.domain.tickets import Ticket
 
 
@@ -268,3 +269,13 @@ class Notification:
 class Notifier(Protocol):
     def send(self, message: Notification) -> None:
         """Deliver (or queue for delivery) one notification; raises on failure."""
+
+
+class StatementRenderer(Protocol):
+    def render(self, statement: Statement) -> bytes:
+        """The statement as an unsigned PDF: the Dutch text, then the citizen's language."""
+
+
+class StatementSigner(Protocol):
+    def sign(self, pdf: bytes) -> bytes:
+        """The PDF with the service's PAdES signature over the whole document."""

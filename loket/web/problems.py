@@ -212,6 +212,24 @@ MESSAGES: dict[str, tuple[int, str]] = {
         N_("This conversation already has %(maximum)s files. No more can be added."),
     ),
     "document.unknown": (404, N_("This file does not exist.")),
+    "statement.signature_invalid": (
+        422,
+        N_("The signature could not be read. Please sign again."),
+    ),
+    "statement.confirmation_required": (
+        422,
+        N_("Sign the statement, or confirm it with your verified identity."),
+    ),
+    "statement.empty_text": (422, N_("This answer is required.")),
+    "statement.text_too_long": (422, N_("This text can have at most %(maximum)s characters.")),
+    "statement.version_mismatch": (
+        409,
+        N_("This statement was corrected meanwhile. Open the latest version and try again."),
+    ),
+    "statement.not_latest": (
+        409,
+        N_("This statement was corrected meanwhile. Open the latest version and try again."),
+    ),
     "request.invalid": (422, N_("Some of the input is not valid.")),
     "request.too_large": (413, N_("The request is too large.")),
     "request.rate_limited": (429, N_("Too many requests. Please wait a moment and try again.")),

@@ -1,0 +1,1 @@
+"""Statements as signed documents: rendering, PAdES signing and the signing identity."""
