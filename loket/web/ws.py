@@ -2,7 +2,8 @@
 
 Every message carries the event's sequence number. A client that reconnects with
 `after=<last seq>` gets exactly what it missed; one that is too far behind, or new, gets
-the current state as a snapshot first, then live events.
+the current state as a snapshot first, then live events. Once a stream has caught up, the
+hub's task sends it events itself (see `loket/adapters/events/hub.py`).
 """
 
 from __future__ import annotations

@@ -233,8 +233,8 @@ class EventHub:
             await self._deliver_chunk(event, iter(subscribers[start : start + DELIVERY_CHUNK]))
 
     async def _deliver_chunk(self, event: StoredEvent, subscribers: Iterator[Subscription]) -> None:
-        """One timer for a chunk of sends rather than one per send: arming a timer costs more
-        than a send that does not wait (about 5 against 30 µs per socket in all).
+        """One timer for a chunk of sends rather than one per send: arming and cancelling a
+        timer (about 5 µs) is a fifth of what the whole fan-out costs per socket.
 
         The timer can only fire while a send waits, so the subscriber in flight then is the
         one whose client stopped reading; it is dropped and the rest get a fresh budget.
