@@ -2,7 +2,8 @@
 
 Every message carries the event's sequence number. A client that reconnects with
 `after=<last seq>` gets exactly what it missed; one that is too far behind, or new, gets
-the current state as a snapshot first, then live events.
+the current state as a snapshot first, then live events. Once a stream has caught up, the
+hub's task sends it events itself (see `loket/adapters/events/hub.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -87,6 +87,7 @@ async def location_stream(websocket: WebSocket, slug: str) -> None:
         matches=lambda event: event.location_id == location_id,
         snapshot=snapshot,
         public=True,
+        location_id=location_id,
     )
 
 
@@ -153,7 +154,13 @@ async def _stream(
     matches: Any,
     snapshot: Any,
     public: bool,
+    location_id: int | None = None,
 ) -> None:
+    """Replay or snapshot, then live events until the client leaves.
+
+    `location_id` narrows what the hub hands this stream (None: every event); `matches`
+    decides what is sent.
+    """
     hub = container.hub
     log = container.event_log
     # Subscribe before reading the log, so nothing committed in between can slip past.
@@ -180,21 +187,23 @@ async def _stream(
             await websocket.send_json(
                 {"seq": cursor, "type": "snapshot", "version": 1, "data": state}
             )
-        # Silence is measured on this socket: events of other desks do not reach a screen.
-        last_sent = time.monotonic()
-
-        def until_heartbeat() -> float:
-            return max(0.0, last_sent + HEARTBEAT_SECONDS - time.monotonic())
-
-        async for event in _until_closed(subscription, until_heartbeat):
-            if event is not None and event.seq > cursor:
-                cursor = event.seq
-                if matches(event):
-                    await websocket.send_text(_encoded(event, public))
-                    last_sent = time.monotonic()
-            if until_heartbeat() == 0.0:
-                await websocket.send_json({"type": "heartbeat", "seq": cursor})
-                last_sent = time.monotonic()
+        sender = _Sender(websocket, matches, public, cursor)
+        # The live events queued meanwhile come from the queue; once it is empty the hub
+        # sends the next ones itself (no task wakes per event), and this task only waits
+        # for the end and keeps the socket from falling silent.
+        while not subscription.is_dropped:
+            if subscription.deliver is None and subscription.queue.empty():
+                hub.deliver_directly(subscription, sender.deliver, location_id)
+            event = await _next_or_none(subscription, sender.until_heartbeat())
+            if event is _CLOSED:
+                break
+            if event is not None:
+                await sender.deliver(event)
+            elif subscription.deliver is None:
+                await sender.heartbeat(sender.cursor)
+            else:
+                # Direct: every event up to the hub's cursor has been handed to this stream.
+                await sender.heartbeat(max(sender.cursor, hub.cursor))
         if subscription.is_dropped:
             await websocket.close(code=1013)  # try again later: resume from the last seq
     except (WebSocketDisconnect, RuntimeError):
@@ -206,23 +215,62 @@ async def _stream(
             await receiver
 
 
-async def _until_closed(subscription: Any, timeout: Callable[[], float]) -> Any:
-    """Events of the subscription until it ends or the client goes away (the receiver then
-    puts None in the queue); None when `timeout()` seconds pass without one.
+class _Sender:
+    """What one socket has been sent; the hub awaits `deliver` once the stream caught up."""
 
-    One awaited queue read per event: creating a task and an `asyncio.wait` per event on
-    every socket was a quarter of the fan-out's CPU time (benchmarks/fanout.py).
-    """
-    while True:
-        try:
-            async with asyncio.timeout(timeout()):
-                event = await subscription.queue.get()
-        except TimeoutError:
-            yield None
-            continue
-        if event is None:
+    __slots__ = ("cursor", "is_sending", "last_sent", "matches", "public", "websocket")
+
+    def __init__(self, websocket: WebSocket, matches: Any, public: bool, cursor: int) -> None:
+        self.websocket = websocket
+        self.matches = matches
+        self.public = public
+        self.cursor = cursor
+        # Silence is measured on this socket: events of other desks do not reach a screen.
+        self.last_sent = time.monotonic()
+        self.is_sending = False
+
+    async def deliver(self, event: StoredEvent) -> None:
+        # An event can come both from the queue and from the hub around the hand-over.
+        if event.seq <= self.cursor:
             return
-        yield event
+        if self.matches(event):
+            self.is_sending = True
+            try:
+                await self.websocket.send_text(_encoded(event, self.public))
+            finally:
+                self.is_sending = False
+            self.last_sent = time.monotonic()
+        # Only once sent: a heartbeat must not claim an event the client never got.
+        self.cursor = event.seq
+
+    def until_heartbeat(self) -> float:
+        return max(0.0, self.last_sent + HEARTBEAT_SECONDS - time.monotonic())
+
+    async def heartbeat(self, seq: int) -> None:
+        # A send in flight (the hub's, to a slow client) is not silence.
+        if self.until_heartbeat() > 0.0 or self.is_sending:
+            return
+        self.last_sent = time.monotonic()
+        await self.websocket.send_json({"type": "heartbeat", "seq": seq})
+
+
+_CLOSED: Any = object()
+
+
+async def _next_or_none(subscription: Any, timeout: float) -> Any:
+    """The next queued event; None if `timeout` seconds pass first; `_CLOSED` when the queue
+    says the subscription ended or the client went away (the receiver puts None in it).
+
+    One awaited queue read per event, and none at all once the hub delivers directly:
+    creating a task and an `asyncio.wait` per event on every socket was a quarter of the
+    fan-out's CPU time (benchmarks/fanout.py).
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            event = await subscription.queue.get()
+    except TimeoutError:
+        return None
+    return _CLOSED if event is None else event
 
 
 async def _drain_incoming(websocket: WebSocket, subscription: Any) -> None:

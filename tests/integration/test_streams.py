@@ -19,6 +19,7 @@ from loket.domain.staff import OfficerStatus, Role
 from loket.domain.tickets import Ticket
 from loket.services import queue
 from loket.services.queue import QueueContext
+from loket.web import ws as ws_module
 from loket.web.app import create_app
 from tests.conftest import PASSWORD, FakeClock, World, add_officer
 
@@ -275,6 +276,29 @@ def test_an_event_no_one_announced_still_reaches_screens_by_the_poll(
         message = receive(ws, timeout=3 * world.container.settings.event_poll_seconds + 1)
         assert message["type"] == "ticket.taken"
         assert message["data"]["ticket"]["number"] == ticket.number
+
+
+def test_a_heartbeat_on_a_quiet_screen_moves_its_resume_point_past_other_desks_events(
+    world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hub hands a screen only its own desk's events; the heartbeat still tells it how
+    # far the log has been read, so a reconnect does not go through the others' events.
+    monkeypatch.setattr(ws_module, "HEARTBEAT_SECONDS", 0.2)
+    with client.websocket_connect(SCREEN) as ws:
+        receive(ws)  # snapshot
+        take(world, "bree")
+        take(world, "bree")
+        last = world.container.event_log.last_seq()
+        beats = [receive(ws)]
+        while beats[-1]["seq"] < last and len(beats) < 20:
+            beats.append(receive(ws))
+        assert all(beat["type"] == "heartbeat" for beat in beats)
+        assert beats[-1]["seq"] == last
+    with client.websocket_connect(f"{SCREEN}?after={last}") as ws:
+        ticket = take(world)
+        message = receive(ws)
+        assert message["data"]["ticket"]["number"] == ticket.number
+        assert message["seq"] == last + 1
 
 
 # -- the staff stream -----------------------------------------------------------------------
