@@ -75,7 +75,8 @@ def build(
         wake = Wake()
     event_log = EventLog(engine)
     hub = EventHub(event_log, wake, poll_seconds=settings.event_poll_seconds)
-    uow = SqlUnitOfWorkFactory(engine, on_commit=wake.announce)
+    vault = load_vault(settings)
+    uow = SqlUnitOfWorkFactory(engine, on_commit=wake.announce, vault=vault)
     clock = clock or SystemClock()
     policy = QueuePolicy(
         offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
@@ -109,7 +110,7 @@ def build(
         statements=StatementContext(
             uow=uow, clock=clock, renderer=ReportLabRenderer(), signer=ConfiguredSigner(settings)
         ),
-        vault=load_vault(settings),
+        vault=vault,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from loket.adapters.db import schema as t
+from loket.adapters.vault import VaultError
 from loket.domain.errors import Forbidden, Invalid, NotFound, Refused
 from loket.domain.exchange import MAX_DOCUMENTS_PER_CONTACT, Author, AuthorRole
 from loket.domain.tickets import Outcome, Ticket
@@ -158,3 +159,26 @@ def test_a_contact_holds_a_bounded_number_of_documents(world: World) -> None:
     with world.container.engine.connect() as conn:
         stored = conn.execute(select(t.contact_documents.c.id)).all()
     assert len(stored) == MAX_DOCUMENTS_PER_CONTACT
+
+
+def test_a_documents_content_is_sealed_in_the_database_and_bound_to_its_row(
+    world: World,
+) -> None:
+    ctx = world.container.queue
+    officer = add_officer(world, "an")
+    ticket = contact_in_service(world, officer)
+    first = exchange.add_document(ctx, ticket.id, CITIZEN, filename="a", content=PDF)
+    world.container.queue.clock.advance(seconds=1)  # type: ignore[attr-defined]
+    second = exchange.add_document(ctx, ticket.id, CITIZEN, filename="b", content=PNG)
+    d = t.contact_documents.c
+    with world.container.engine.connect() as conn:
+        stored = dict(conn.execute(select(d.id, d.content)).all())
+    assert b"%PDF" not in stored[first.id] and b"PNG" not in stored[second.id]
+    # Swapping the sealed contents of two rows does not hand out one as the other.
+    with world.container.engine.begin() as conn:
+        conn.execute(
+            t.contact_documents.update().where(d.id == first.id).values(content=stored[second.id])
+        )
+    with pytest.raises(VaultError):
+        exchange.fetch_document(ctx, ticket.id, first.id, CITIZEN)
+    assert exchange.fetch_document(ctx, ticket.id, second.id, CITIZEN).content == PNG

@@ -1,4 +1,8 @@
-"""Storing a contact's chat messages and documents over SQLAlchemy Core."""
+"""Storing a contact's chat messages and documents over SQLAlchemy Core.
+
+A document's content is sealed with the vault (AES-GCM, the key outside the database) before
+it is written, and opened when it is read: a copy of the database alone reveals no upload.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, insert, select
 
 from loket.adapters.db import schema as t
+from loket.adapters.vault import Vault
 from loket.domain.exchange import Author, AuthorRole, ChatMessage, Document, DocumentType
 
 _m = t.contact_messages.c
@@ -28,8 +33,16 @@ _DOCUMENT = select(t.contact_documents).where(_d.id == bindparam("document_id"))
 
 
 class SqlExchangeRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, vault: Vault | None) -> None:
         self._conn = conn
+        self._vault = vault
+
+    @property
+    def vault(self) -> Vault:
+        # Built by bootstrap for every node; a unit of work without one cannot touch uploads.
+        if self._vault is None:
+            raise RuntimeError("this unit of work has no vault for document contents")
+        return self._vault
 
     def add_message(self, message: ChatMessage) -> None:
         self._conn.execute(
@@ -63,7 +76,7 @@ class SqlExchangeRepository:
                 "size": document.size,
                 "sha256": document.sha256,
                 "at": document.at,
-                "content": content,
+                "content": self.vault.seal_document(document.id, content),
             },
         )
 
@@ -75,7 +88,9 @@ class SqlExchangeRepository:
 
     def document(self, document_id: str) -> tuple[Document, bytes] | None:
         row = self._conn.execute(_DOCUMENT, {"document_id": document_id}).first()
-        return None if row is None else (_document(row), bytes(row.content))
+        if row is None:
+            return None
+        return _document(row), self.vault.open_document(row.id, bytes(row.content))
 
 
 def _author_values(author: Author) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from loket.adapters.db.repositories import (
     SqlTokenRepository,
     Tracker,
 )
+from loket.adapters.vault import Vault
 from loket.domain.audit import GENESIS_HASH, AuditRecord, chain
 from loket.domain.events import Event
 
@@ -44,10 +45,12 @@ class SqlUnitOfWork:
         on_commit: Callable[[], None] = lambda: None,
         *,
         read_only: bool = False,
+        vault: Vault | None = None,
     ) -> None:
         self._engine = engine
         self._on_commit = on_commit
         self._read_only = read_only
+        self._vault = vault
         self._conn: Connection | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -64,7 +67,7 @@ class SqlUnitOfWork:
         self.throttle = SqlThrottleRepository(conn)
         self.audit = SqlAuditTrail()
         self.help = SqlHelpRequestRepository(conn, self._tracker)
-        self.exchange = SqlExchangeRepository(conn)
+        self.exchange = SqlExchangeRepository(conn, self._vault)
         self.callbacks = SqlCallbackRepository(conn, self._tracker)
         return self
 
@@ -172,12 +175,19 @@ def _append_audit(conn: Connection, records: list[AuditRecord]) -> None:
 class SqlUnitOfWorkFactory:
     """Opens a unit of work per use case; `on_commit` wakes this node's event hub."""
 
-    def __init__(self, engine: Engine, on_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        on_commit: Callable[[], None] = lambda: None,
+        *,
+        vault: Vault | None = None,
+    ) -> None:
         self.engine = engine
         self.on_commit = on_commit
+        self.vault = vault
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._notify, read_only=read_only)
+        return SqlUnitOfWork(self.engine, self._notify, read_only=read_only, vault=self.vault)
 
     def _notify(self) -> None:
         self.on_commit()
