@@ -24,6 +24,9 @@ class Settings:
     # How long the event log keeps events for clients that resume; older ones get a snapshot.
     event_retention_hours: int = 24
     max_body_bytes: int = 64 * 1024
+    # Uploads in a contact (PDF, JPEG, PNG): a phone photo is 3-8 MB. Only the upload routes
+    # accept bodies this large; everything else keeps max_body_bytes.
+    max_document_bytes: int = 10 * 1024 * 1024
     # Public endpoints: taking a ticket, per client address.
     tickets_per_minute: int = 20
     # Sign-in attempts per address across all accounts (password spraying); the per-account
@@ -99,6 +102,7 @@ _FIELDS = {
     "service_lease_seconds": int,
     "event_retention_hours": int,
     "max_body_bytes": int,
+    "max_document_bytes": int,
     "tickets_per_minute": int,
     "sign_ins_per_minute": int,
     "sweep_seconds": float,

@@ -151,7 +151,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     for pages in (callback_pages, citizen, screen, staff_auth, officer, supervisor, host, admin):
         app.include_router(pages.router)
     app.mount("/static", CachedStatic(directory=str(files("loket.web") / "static")), name="static")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Multipart framing around a document adds a few hundred bytes; 64 KB is ample.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.max_document_bytes + 64 * 1024,
+    )
     return app
 
 
@@ -194,19 +199,26 @@ class CachedStatic(StaticFiles):
         return response
 
 
+UPLOAD_SUFFIX = "/documents"
+
+
 class BodyLimit:
     """Refuses bodies over the limit before the application reads them (413, problem+json)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Only document uploads (POST .../documents) may send large bodies.
+        is_upload = scope.get("method") == "POST" and scope["path"].endswith(UPLOAD_SUFFIX)
+        limit = self.upload_max_bytes if is_upload else self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(scope, receive, send)
             return
         seen = 0
@@ -218,7 +230,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     refused = True
                     raise _TooLarge
             return message
