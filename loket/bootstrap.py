@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from loket.adapters.calls.relay import InProcessRelay
 from loket.adapters.clock import SystemClock
 from loket.adapters.db.engine import make_engine
 from loket.adapters.db.event_log import EventLog
@@ -17,6 +18,7 @@ from loket.adapters.events.hub import EventHub, Wake
 from loket.adapters.security import Argon2Hasher, Totp
 from loket.config import Settings
 from loket.domain.tickets import QueuePolicy
+from loket.services.calls import CallBoard, CallContext, IceConfig
 from loket.services.ports import Clock, PasswordHasher
 from loket.services.queue import QueueContext
 from loket.services.staff import StaffContext
@@ -32,6 +34,9 @@ class Container:
     queue: QueueContext
     staff: StaffContext
     totp: Totp
+    calls: CallContext
+    call_relay: InProcessRelay
+    call_board: CallBoard
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -77,15 +82,46 @@ def build(
         service_lease=timedelta(seconds=settings.service_lease_seconds),
     )
     totp = Totp()
+    secret_key = load_secret_key(settings)
+    queue = QueueContext(uow=uow, clock=clock, policy=policy)
+    board = CallBoard(clock.now)
     return Container(
         settings=settings,
-        secret_key=load_secret_key(settings),
+        secret_key=secret_key,
         engine=engine,
         event_log=event_log,
         hub=hub,
-        queue=QueueContext(uow=uow, clock=clock, policy=policy),
+        queue=queue,
         staff=StaffContext(
             uow=uow, clock=clock, hasher=hasher or Argon2Hasher(), second_factor=totp
         ),
         totp=totp,
+        calls=_calls(settings, queue, secret_key),
+        call_relay=_call_relay(settings, board),
+        call_board=board,
     )
+
+
+def _calls(settings: Settings, queue: QueueContext, secret_key: bytes) -> CallContext:
+    from loket.web.sessions import Signer  # the same signatures as cookies, another purpose
+
+    return CallContext(
+        queue=queue,
+        signer=Signer(secret_key),
+        ice=IceConfig(
+            stun_urls=settings.stun_urls,
+            turn_urls=settings.turn_urls,
+            turn_secret=settings.turn_secret,
+            turn_ttl=timedelta(seconds=settings.turn_ttl_seconds),
+        ),
+        token_ttl=timedelta(seconds=settings.call_token_seconds),
+        grace=timedelta(seconds=settings.call_grace_seconds),
+    )
+
+
+def _call_relay(settings: Settings, board: CallBoard) -> InProcessRelay:
+    if settings.redis_url:
+        from loket.adapters.calls.relay import RedisRelay
+
+        return RedisRelay(settings.redis_url, observer=board.apply)
+    return InProcessRelay(observer=board.apply)

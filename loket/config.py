@@ -38,6 +38,17 @@ class Settings:
     secret_key: str | None = None
     # Cookies are marked Secure; browsers accept that on https and on localhost only.
     kiosk_idle_seconds: int = 90
+    # Video calls (docs/calls.md). ICE servers: none are needed on loopback or one LAN.
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    # coturn's static-auth-secret: TURN logins are derived from it and expire (REST scheme).
+    turn_secret: str | None = None
+    turn_ttl_seconds: int = 3600
+    call_token_seconds: int = 120
+    # A citizen gone from a call this long has left: the ticket returns to the queue.
+    call_grace_seconds: int = 60
+    # Per socket: more than this many signalling messages per second (sustained) closes it.
+    call_messages_per_second: int = 20
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,6 +88,13 @@ _FIELDS = {
     "event_poll_seconds": float,
     "secret_key": str,
     "kiosk_idle_seconds": int,
+    "stun_urls": tuple,
+    "turn_urls": tuple,
+    "turn_secret": str,
+    "turn_ttl_seconds": int,
+    "call_token_seconds": int,
+    "call_grace_seconds": int,
+    "call_messages_per_second": int,
 }
 
 
