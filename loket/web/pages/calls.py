@@ -132,39 +132,46 @@ def call_page(request: Request, ticket_id: str, container: ContainerDep) -> Resp
     )
 
 
+# The words call-ui.js shows, by key; each side names the other in its own way.
+CALL_WORDS = {
+    "no_camera": N_(
+        "We found no camera. You can still talk with the officer: the call will be sound only."
+    ),
+    "denied": N_(
+        "Your browser does not allow this page to use the camera and microphone. Allow them "
+        "in your browser's settings and try again, or call the police on 0900-8844."
+    ),
+    "no_devices": N_("We found no microphone. Connect one, or call the police on 0900-8844."),
+    "waiting": N_("Waiting for the officer…"),
+    "connecting": N_("Connecting…"),
+    "active": N_("You are in the call."),
+    "reconnecting": N_("The connection was lost. Reconnecting…"),
+    "ended": N_("The call has ended."),
+    "failed": N_("We could not connect the call. Please try again."),
+    "audio_only": N_("The connection is weak: the call continues with sound only."),
+    "camera_on": N_("Camera"),
+    "unmuted": N_("Microphone"),
+    "peer_muted": N_("The officer's microphone is off."),
+    "peer_camera_off": N_("The officer's camera is off."),
+}
+OFFICER_WORDS = CALL_WORDS | {
+    "no_camera": N_("No camera found: the citizen hears you but does not see you."),
+    "denied": N_("The browser does not allow the console to use the camera and microphone."),
+    "no_devices": N_("No microphone found. Connect a headset and accept the contact again."),
+    "waiting": N_("Waiting for the citizen to join…"),
+    "peer_muted": N_("The citizen's microphone is off."),
+    "peer_camera_off": N_("The citizen's camera is off."),
+}
+
+
 def _call_text(request: Request, session: Any) -> dict[str, str]:
-    language = citizen.page_language(request, session)
-    translate = gettext_for(language).gettext
-    return {
-        key: translate(value)
-        for key, value in {
-            "no_camera": N_(
-                "We found no camera. You can still talk with the officer: the call will be "
-                "sound only."
-            ),
-            "denied": N_(
-                "Your browser does not allow this page to use the camera and microphone. "
-                "Allow them in your browser's settings and try again, or call the police "
-                "on 0900-8844."
-            ),
-            "no_devices": N_(
-                "We found no microphone. Connect one, or call the police on 0900-8844."
-            ),
-            "waiting": N_("Waiting for the officer…"),
-            "connecting": N_("Connecting to the officer…"),
-            "active": N_("You are in the call."),
-            "reconnecting": N_("The connection was lost. Reconnecting…"),
-            "ended": N_("The call has ended."),
-            "audio_only": N_("The connection is weak: the call continues with sound only."),
-            "muted": N_("Microphone off"),
-            "unmuted": N_("Microphone on"),
-            "camera_off": N_("Camera off"),
-            "camera_on": N_("Camera on"),
-            "peer_muted": N_("The officer's microphone is off."),
-            "peer_camera_off": N_("The officer's camera is off."),
-            "failed": N_("We could not connect the call. Please try again."),
-        }.items()
-    }
+    translate = gettext_for(citizen.page_language(request, session)).gettext
+    return {key: translate(value) for key, value in CALL_WORDS.items()}
+
+
+def officer_call_text(translate: Any) -> dict[str, str]:
+    """The officer console's call words (the console renders them as JSON)."""
+    return {key: translate(value) for key, value in OFFICER_WORDS.items()}
 
 
 # -- the supervisor's view --------------------------------------------------------------------

@@ -6,9 +6,18 @@ import { CallClient } from "./call.js";
 /** Wire the call area (templates/calls/_call_area.html) to a new CallClient and join. */
 export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
   const area = document.getElementById("call-area");
+  // A console serves one call after another: fresh buttons, without the last call's handlers.
+  for (const button of area.querySelectorAll("button")) {
+    const fresh = button.cloneNode(true);
+    fresh.disabled = false;
+    if (fresh.hasAttribute("aria-pressed")) fresh.setAttribute("aria-pressed", "false");
+    button.replaceWith(fresh);
+  }
+  const note = document.getElementById("call-note");
+  note.hidden = true;
   const stateLine = document.getElementById("call-state");
   const peerLine = document.getElementById("peer-media");
-  const noteLine = document.getElementById("call-note");
+  const noteLine = note;
   const microphone = document.getElementById("toggle-microphone");
   const camera = document.getElementById("toggle-camera");
   const screen = document.getElementById("share-screen");

@@ -15,6 +15,25 @@ const microphoneSelect = document.getElementById("microphone-select");
 const startButton = document.getElementById("start-devices");
 const readyButton = document.getElementById("devices-ready");
 let client = null;
+// Once the citizen is ready, a reload (or a dropped page) joins again by itself.
+const READY_KEY = `loket.call.ready.${page.dataset.tokenUrl}`;
+
+function remember(ready) {
+  try {
+    if (ready) sessionStorage.setItem(READY_KEY, "yes");
+    else sessionStorage.removeItem(READY_KEY);
+  } catch {
+    // storage off: a reload then asks for the device check again
+  }
+}
+
+function wasReady() {
+  try {
+    return sessionStorage.getItem(READY_KEY) === "yes";
+  } catch {
+    return false;
+  }
+}
 
 function say(problem) {
   message.hidden = !problem;
@@ -46,6 +65,7 @@ async function changeDevice() {
 }
 
 function join() {
+  remember(true);
   document.getElementById("device-check").hidden = true;
   document.getElementById("waiting-room").hidden = false;
   preview.srcObject = null;
@@ -56,6 +76,7 @@ function join() {
     devices,
     text,
     onEnded() {
+      remember(false);
       devices.close();
     },
   });
@@ -72,8 +93,9 @@ readyButton.addEventListener("click", join);
 cameraSelect.addEventListener("change", changeDevice);
 microphoneSelect.addEventListener("change", changeDevice);
 
-if (page.dataset.autoJoin === "yes") {
-  // A booth: the devices are the booth's own, and the call fills the screen.
+if (page.dataset.autoJoin === "yes" || wasReady()) {
+  // A booth: the devices are the booth's own, and the call fills the screen. Elsewhere: the
+  // citizen was already in (or waiting for) the call before this page loaded again.
   openDevices().then((ok) => {
     if (ok) join();
   });
