@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from loket.adapters.calls.relay import InProcessRelay
 from loket.adapters.clock import SystemClock
 from loket.adapters.db.engine import make_engine
 from loket.adapters.db.event_log import EventLog
@@ -23,6 +24,7 @@ from loket.config import Settings
 from loket.domain.callbacks import CallbackPolicy
 from loket.domain.tickets import QueuePolicy
 from loket.services.callbacks import CallbackContext
+from loket.services.calls import CallBoard, CallContext, IceConfig
 from loket.services.ports import Clock, Notifier, PasswordHasher
 from loket.services.queue import QueueContext
 from loket.services.staff import StaffContext
@@ -42,6 +44,9 @@ class Container:
     callbacks: CallbackContext
     statements: StatementContext
     vault: Vault
+    calls: CallContext
+    call_relay: InProcessRelay
+    call_board: CallBoard
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -95,13 +100,16 @@ def build(
         notifier=notifier or _notifier(settings, engine, clock),
         public_url=settings.effective_public_url,
     )
+    secret_key = load_secret_key(settings)
+    queue = QueueContext(uow=uow, clock=clock, policy=policy)
+    board = CallBoard(clock.now)
     return Container(
         settings=settings,
-        secret_key=load_secret_key(settings),
+        secret_key=secret_key,
         engine=engine,
         event_log=event_log,
         hub=hub,
-        queue=QueueContext(uow=uow, clock=clock, policy=policy),
+        queue=queue,
         staff=StaffContext(
             uow=uow, clock=clock, hasher=hasher or Argon2Hasher(), second_factor=totp
         ),
@@ -111,7 +119,35 @@ def build(
             uow=uow, clock=clock, renderer=ReportLabRenderer(), signer=ConfiguredSigner(settings)
         ),
         vault=vault,
+        calls=_calls(settings, queue, secret_key),
+        call_relay=_call_relay(settings, board),
+        call_board=board,
     )
+
+
+def _calls(settings: Settings, queue: QueueContext, secret_key: bytes) -> CallContext:
+    from loket.web.sessions import Signer  # the same signatures as cookies, another purpose
+
+    return CallContext(
+        queue=queue,
+        signer=Signer(secret_key),
+        ice=IceConfig(
+            stun_urls=settings.stun_urls,
+            turn_urls=settings.turn_urls,
+            turn_secret=settings.turn_secret,
+            turn_ttl=timedelta(seconds=settings.turn_ttl_seconds),
+        ),
+        token_ttl=timedelta(seconds=settings.call_token_seconds),
+        grace=timedelta(seconds=settings.call_grace_seconds),
+    )
+
+
+def _call_relay(settings: Settings, board: CallBoard) -> InProcessRelay:
+    if settings.redis_url:
+        from loket.adapters.calls.relay import RedisRelay
+
+        return RedisRelay(settings.redis_url, observer=board.apply)
+    return InProcessRelay(observer=board.apply)
 
 
 def _notifier(settings: Settings, engine: Engine, clock: Clock) -> Notifier:

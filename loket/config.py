@@ -65,6 +65,17 @@ class Settings:
     # storage_key, a single node makes one in data_dir (never in the database).
     storage_key: str | None = None
     storage_old_keys: tuple[str, ...] = ()
+    # Video calls (docs/calls.md). ICE servers: none are needed on loopback or one LAN.
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    # coturn's static-auth-secret: TURN logins are derived from it and expire (REST scheme).
+    turn_secret: str | None = None
+    turn_ttl_seconds: int = 3600
+    call_token_seconds: int = 120
+    # A citizen gone from a call this long has left: the ticket returns to the queue.
+    call_grace_seconds: int = 60
+    # Per socket: more than this many signalling messages per second (sustained) closes it.
+    call_messages_per_second: int = 20
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -124,6 +135,13 @@ _FIELDS = {
     "signing_key_passphrase": str,
     "storage_key": str,
     "storage_old_keys": tuple,
+    "stun_urls": tuple,
+    "turn_urls": tuple,
+    "turn_secret": str,
+    "turn_ttl_seconds": int,
+    "call_token_seconds": int,
+    "call_grace_seconds": int,
+    "call_messages_per_second": int,
 }
 
 

@@ -279,3 +279,30 @@ class StatementRenderer(Protocol):
 class StatementSigner(Protocol):
     def sign(self, pdf: bytes) -> bytes:
         """The PDF with the service's PAdES signature over the whole document."""
+
+
+class TokenSigner(Protocol):
+    """Signs small JSON values with the service key; `purpose` keeps kinds of token apart."""
+
+    def sign(self, purpose: str, value: object) -> str: ...
+
+    def unsign(self, purpose: str, token: str | None) -> object | None:
+        """The signed value, or None when the token is forged or malformed."""
+
+
+class CallRelay(Protocol):
+    """Carries a call's signalling between the nodes its participants are connected to."""
+
+    async def publish(self, call_id: str, message: dict[str, object]) -> None: ...
+
+    def subscribe(self, call_id: str) -> CallSubscription: ...
+
+
+class CallSubscription(Protocol):
+    """Messages published to one call, in order, until closed."""
+
+    async def __aenter__(self) -> CallSubscription: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def get(self) -> dict[str, object]: ...

@@ -25,11 +25,21 @@ from loket.domain.errors import DomainError
 from loket.domain.i18n import N_
 from loket.services import callbacks as callback_service
 from loket.services import queue as queue_service
-from loket.web import problems, ws
+from loket.web import call_signalling, problems, ws
 from loket.web.api import callbacks as callback_routes
 from loket.web.api import routes
 from loket.web.i18n import gettext_for
-from loket.web.pages import admin, citizen, host, officer, render, screen, staff_auth, supervisor
+from loket.web.pages import (
+    admin,
+    calls,
+    citizen,
+    host,
+    officer,
+    render,
+    screen,
+    staff_auth,
+    supervisor,
+)
 from loket.web.pages import callbacks as callback_pages
 from loket.web.ratelimit import RateLimiter
 from loket.web.sessions import Signer
@@ -60,6 +70,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = current
         app.state.signer = Signer(current.secret_key)
         await current.hub.start()
+        await current.call_relay.start()
         tasks = [
             asyncio.create_task(_sweep_leases(current), name="loket-lease-sweeper"),
             asyncio.create_task(_prune_events(current), name="loket-event-pruner"),
@@ -72,6 +83,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await current.call_relay.stop()
             await current.hub.stop()
             if owns_container:
                 current.dispose()
@@ -84,6 +96,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.ticket_limiter = RateLimiter(settings.tickets_per_minute)
     app.state.sign_in_limiter = RateLimiter(settings.sign_ins_per_minute)
+    # A call page fetches a token per (re)join: a few a minute; this stops guessing ticket ids.
+    app.state.call_token_limiter = RateLimiter(settings.tickets_per_minute * 3)
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, error: DomainError) -> Response:
@@ -147,8 +161,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(routes.router)
     app.include_router(callback_routes.router)
     app.include_router(ws.router)
+    app.include_router(call_signalling.router)
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
-    for pages in (callback_pages, citizen, screen, staff_auth, officer, supervisor, host, admin):
+    pages_in_order = (
+        callback_pages, citizen, screen, staff_auth, officer, supervisor, host, admin, calls
+    )  # fmt: skip
+    for pages in pages_in_order:
         app.include_router(pages.router)
     app.mount("/static", CachedStatic(directory=str(files("loket.web") / "static")), name="static")
     # Multipart framing around a document adds a few hundred bytes; 64 KB is ample.

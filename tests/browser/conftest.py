@@ -30,6 +30,9 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
+    # Calls between two pages of one machine: candidates on loopback, real addresses shown.
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 # A Tuesday, 10:00 in Brussels and Utrecht: every demo desk is open.
 OPEN_MOMENT = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)

@@ -730,3 +730,34 @@ def _qr(url: str) -> Markup:
     qr = segno.make(url, error="m")
     # Inline SVG: no image request, so the kiosk page stays light and works offline.
     return Markup(qr.svg_inline(dark="#0b0c0c", light="#ffffff", omitsize=True))  # noqa: S704 - made by segno from our own URL
+
+
+# -- shared with the call pages (pages/calls.py) ----------------------------------------------
+
+ticket_status = _status
+status_context = _status_context
+
+
+def check_ticket_id(ticket_id: str) -> None:
+    """Refuse anything that is not a ticket id before any lookup."""
+    if not _TICKET_ID.match(ticket_id):
+        raise DomainError("ticket.unknown")
+
+
+def page_language(request: Request, session: CitizenSession) -> str:
+    return _chosen_language(request, session) or _visitor_language(request)
+
+
+def citizen_page(
+    request: Request,
+    container: ContainerDep,
+    template: str,
+    location: Location,
+    session: CitizenSession,
+    *,
+    mode: str,
+    **context: Any,
+) -> Response:
+    """A citizen page in the citizen's language, with the usual chrome and no-store."""
+    language = page_language(request, session)
+    return _page(request, container, template, language, location, session, mode=mode, **context)

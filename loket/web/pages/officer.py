@@ -24,9 +24,11 @@ from loket.domain.tickets import MAX_NOTE_LENGTH, Outcome, Ticket, TicketState
 from loket.services import locations as location_service
 from loket.services import queue as queue_service
 from loket.services import staff as staff_service
+from loket.services.calls import VIDEO_SERVICE
 from loket.web.deps import ContainerDep
 from loket.web.i18n import LANGUAGES, gettext_for
 from loket.web.pages import NATIVE_NAMES, render
+from loket.web.pages.calls import officer_call_text
 from loket.web.pages.staff_auth import check_staff_csrf, require_staff, staff_csrf, staff_language
 from loket.web.problems import MESSAGES
 
@@ -327,6 +329,7 @@ def _console(
         notice=notice,
         queue=[_queue_row(t, names, context["locations"], view.at) for t in view.tickets],
         page_text=_page_text(translate, member, view.officers, context, view.at, container),
+        call_text=officer_call_text(translate),
     )
     return render(
         request,
@@ -412,6 +415,7 @@ def _contact_view(
         ),
         "is_in_service": ticket.state is TicketState.IN_SERVICE,
         "is_on_hold": ticket.state is TicketState.ON_HOLD,
+        "is_video": ticket.service_code == VIDEO_SERVICE,
     }
 
 

@@ -21,6 +21,7 @@ from loket.services import staff as staff_service
 from loket.web.deps import ContainerDep
 from loket.web.i18n import LANGUAGES, gettext_for
 from loket.web.pages import render
+from loket.web.pages.calls import calls_view
 from loket.web.pages.officer import (
     CHOOSABLE_STATUSES,
     SERVICE_TITLES,
@@ -141,6 +142,7 @@ def _board_page(
             "now": context["now_iso"],
             "text": duration_text(translate),
         },
+        calls=calls_view(container),
         **context,
     )
 

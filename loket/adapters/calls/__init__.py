@@ -1,0 +1,1 @@
+"""Relays of call signalling between nodes: in-process, or Redis pub/sub."""

@@ -1,0 +1,158 @@
+"""Video calls in two real browser pages (citizen and officer, fake camera and microphone)
+through the real server: media flowing, mute and camera, a reload, a stranger refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from loket.domain.tickets import Ticket
+from loket.services import queue
+from tests.browser.conftest import LiveServer, assert_accessible, make_officer_available, sign_in
+
+# Media over loopback starts within a second or two; a loaded CI machine needs more.
+MEDIA_TIMEOUT = 20_000
+
+RECEIVED = """async () => {
+    const pc = window.loketCall && window.loketCall.pc;
+    if (!pc) return null;
+    const totals = {bytes: 0, frames: 0, audioBytes: 0};
+    (await pc.getStats()).forEach((s) => {
+        if (s.type !== "inbound-rtp") return;
+        if (s.kind === "video") {
+            totals.bytes += s.bytesReceived;
+            totals.frames += s.framesDecoded || 0;
+        }
+        if (s.kind === "audio") totals.audioBytes += s.bytesReceived;
+    });
+    return totals;
+}"""
+
+
+@pytest.fixture
+def citizen_page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="nl-BE", viewport={"width": 1024, "height": 800})
+    yield context.new_page()
+    context.close()
+
+
+def video_ticket(live: LiveServer) -> Ticket:
+    return queue.take_ticket(
+        live.container.queue,
+        location_slug="online",
+        service_code="contact.video",
+        language="nl",
+        channel="home",
+    )
+
+
+def wait_for_media(page: Any, more_than: int = 0) -> dict[str, int]:
+    """getStats shows video bytes and decoded frames (and audio) received, more than before."""
+    page.wait_for_function(
+        f"""async () => {{
+            const r = await ({RECEIVED})();
+            return r && r.bytes > {more_than} && r.frames > 0 && r.audioBytes > 0;
+        }}""",
+        timeout=MEDIA_TIMEOUT,
+        polling=250,
+    )
+    totals: dict[str, int] = page.evaluate(RECEIVED)
+    return totals
+
+
+def citizen_joins(page: Any, live: LiveServer, ticket: Ticket) -> None:
+    page.goto(f"{live.url}/t/{ticket.id}/call")
+    page.click("#start-devices")
+    expect(page.locator("#devices-ready")).to_be_visible()
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
+    page.click("#devices-ready")
+    expect(page.locator("#waiting-room")).to_be_visible()
+
+
+def officer_accepts(page: Any, live: LiveServer, ticket: Ticket) -> None:
+    make_officer_available(live, "an")
+    sign_in(page, live, "an")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    page.click("#take-next")
+    page.click(f"#accept-{ticket.id}")
+
+
+def test_citizen_and_officer_see_and_hear_each_other_and_recover_from_a_reload(
+    page: Any, citizen_page: Any, live_server: LiveServer
+) -> None:
+    ticket = video_ticket(live_server)
+    citizen_joins(citizen_page, live_server, ticket)
+    assert_accessible(citizen_page)
+    officer_accepts(page, live_server, ticket)
+
+    for side in (page, citizen_page):
+        expect(side.locator("#call-state")).to_have_attribute(
+            "data-state", "active", timeout=MEDIA_TIMEOUT
+        )
+    expect(citizen_page.locator("#waiting-room")).to_be_hidden()
+    officer_before = wait_for_media(page)
+    wait_for_media(citizen_page)
+    assert_accessible(page)
+    assert_accessible(citizen_page)
+
+    # Mute and camera off: the other side is told.
+    citizen_page.click("#toggle-microphone")
+    expect(citizen_page.locator("#toggle-microphone")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#peer-media")).to_have_attribute("data-audio", "false")
+    citizen_page.click("#toggle-camera")
+    expect(page.locator("#peer-media")).to_have_attribute("data-video", "false")
+    expect(page.locator("#peer-media")).to_contain_text("camera")
+
+    # The citizen reloads: the officer sees "reconnecting", the page joins again by itself
+    # with a fresh token, and media flows again; the ticket stayed with the officer.
+    citizen_page.reload()
+    expect(page.locator("#call-state")).to_have_attribute(
+        "data-state", "active", timeout=MEDIA_TIMEOUT
+    )
+    expect(citizen_page.locator("#call-state")).to_have_attribute(
+        "data-state", "active", timeout=MEDIA_TIMEOUT
+    )
+    seen = page.evaluate("window.loketCall.events.map((e) => e[1])")
+    assert "state.reconnecting" in seen
+    wait_for_media(citizen_page)
+    wait_for_media(page, more_than=officer_before["bytes"])
+    assert (
+        queue.ticket_status(live_server.container.queue, ticket.id).ticket.officer_id
+        == (live_server.staff_ids["an"])
+    )
+
+    # The supervisor's board lists the running call with its quality.
+    [record] = live_server.container.call_board.running()
+    assert record.call.call_id == ticket.id
+
+    # The officer ends the call: both sides say so.
+    page.click("#hang-up")
+    expect(citizen_page.locator("#call-state")).to_have_attribute("data-state", "ended")
+    expect(page.locator("#call-state")).to_have_attribute("data-state", "ended")
+
+
+def test_a_stranger_gets_no_token_and_no_entry_to_the_room(
+    page: Any, citizen_page: Any, live_server: LiveServer
+) -> None:
+    ticket = video_ticket(live_server)
+    citizen_joins(citizen_page, live_server, ticket)
+    page.goto(f"{live_server.url}/")
+    outcome = page.evaluate(
+        """async (ticketId) => {
+            const token = await fetch(`/t/${ticketId}/call/token`, {method: "POST"});
+            const socket = new WebSocket(`ws://${location.host}/ws/calls`);
+            const code = await new Promise((resolve) => {
+                socket.onopen = () => socket.send(JSON.stringify(
+                    {type: "call.join", version: 1, data: {token: "eyJjYWxsIjoiYSJ9.forged"}}));
+                socket.onclose = (event) => resolve(event.code);
+            });
+            return {tokenStatus: token.status, closeCode: code};
+        }""",
+        ticket.id,
+    )
+    assert outcome == {"tokenStatus": 403, "closeCode": 4401}
+    # The citizen's own page still waits for its officer, unharmed.
+    expect(citizen_page.locator("#call-area")).to_have_attribute("data-state", "waiting")
