@@ -366,4 +366,15 @@ class Peer:
 
 
 # What the participants' browsers see of each other's messages.
-_RELAYED_TO_PEERS = frozenset({"call.peer", "call.offer", "call.answer", "call.ice", "call.media"})
+_RELAYED_TO_PEERS = frozenset(
+    {
+        "call.peer",
+        "call.offer",
+        "call.answer",
+        "call.ice",
+        "call.media",
+        # Announced by the server when a participant posts (loket/web/api/call_exchange.py).
+        "chat.message",
+        "document.added",
+    }
+)
