@@ -2,6 +2,7 @@
 // they drive a CallClient (call.js) and show its state in the page's words.
 
 import { CallClient } from "./call.js";
+import { startExchange } from "./call-exchange.js";
 
 /** Wire the call area (templates/calls/_call_area.html) to a new CallClient and join. */
 export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
@@ -24,7 +25,11 @@ export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
   const hangUp = document.getElementById("hang-up");
   document.getElementById("local-video").srcObject = devices.stream;
 
+  let exchange = null;
   const client = new CallClient({
+    onSignal(message) {
+      exchange?.receive(message);
+    },
     role,
     tokenUrl,
     csrf,
@@ -87,6 +92,7 @@ export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
   hangUp.addEventListener("click", () => client.hangUp());
 
   area.hidden = false;
+  exchange = startExchange(client);
   client.options.onState(client.state);
   window.loketCall = client; // for the browser tests and the benchmark
   client.join();

@@ -228,6 +228,7 @@ export class CallClient {
         console.warn("call:", data.code, data.message);
         break;
       default:
+        this.options.onSignal?.(message); // chat.message, document.added: call-exchange.js
         break;
     }
   }
