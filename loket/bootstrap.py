@@ -13,6 +13,7 @@ from loket.adapters.db.engine import make_engine
 from loket.adapters.db.event_log import EventLog
 from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.adapters.events.hub import EventHub, Wake
+from loket.adapters.forms import load_forms
 from loket.adapters.notify.outbox import OutboxNotifier
 from loket.adapters.secret_files import read_or_create
 from loket.adapters.security import Argon2Hasher, Totp
@@ -25,6 +26,7 @@ from loket.domain.tickets import QueuePolicy
 from loket.services.callbacks import CallbackContext
 from loket.services.ports import Clock, Notifier, PasswordHasher
 from loket.services.queue import QueueContext
+from loket.services.reports import ReportContext
 from loket.services.staff import StaffContext
 from loket.services.statements import StatementContext
 
@@ -42,6 +44,7 @@ class Container:
     callbacks: CallbackContext
     statements: StatementContext
     vault: Vault
+    reports: ReportContext
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -111,6 +114,13 @@ def build(
             uow=uow, clock=clock, renderer=ReportLabRenderer(), signer=ConfiguredSigner(settings)
         ),
         vault=vault,
+        # A bad form file stops the start here, with the file and the fault in the message.
+        reports=ReportContext(
+            uow=uow,
+            clock=clock,
+            forms=load_forms(settings.forms_dir),
+            max_upload_bytes=settings.max_document_bytes,
+        ),
     )
 
 

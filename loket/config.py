@@ -65,6 +65,8 @@ class Settings:
     # storage_key, a single node makes one in data_dir (never in the database).
     storage_key: str | None = None
     storage_old_keys: tuple[str, ...] = ()
+    # Report and tip forms (content/forms/*.yaml); default: the folder beside the package.
+    forms_dir: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -124,6 +126,7 @@ _FIELDS = {
     "signing_key_passphrase": str,
     "storage_key": str,
     "storage_old_keys": tuple,
+    "forms_dir": Path,
 }
 
 
