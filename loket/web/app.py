@@ -31,6 +31,7 @@ from loket.web.api import routes
 from loket.web.i18n import gettext_for
 from loket.web.pages import admin, citizen, host, officer, render, screen, staff_auth, supervisor
 from loket.web.pages import callbacks as callback_pages
+from loket.web.pages import reports as report_pages
 from loket.web.ratelimit import RateLimiter
 from loket.web.sessions import Signer
 
@@ -148,7 +149,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(callback_routes.router)
     app.include_router(ws.router)
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
-    for pages in (callback_pages, citizen, screen, staff_auth, officer, supervisor, host, admin):
+    for pages in (
+        callback_pages,
+        report_pages,
+        citizen,
+        screen,
+        staff_auth,
+        officer,
+        supervisor,
+        host,
+        admin,
+    ):
         app.include_router(pages.router)
     app.mount("/static", CachedStatic(directory=str(files("loket.web") / "static")), name="static")
     # Multipart framing around a document adds a few hundred bytes; 64 KB is ample.
