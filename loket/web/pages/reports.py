@@ -8,11 +8,14 @@ The same routes serve the kiosk (/kiosk/{slug}/report/...) and home (/report/...
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from loket.domain.errors import DomainError
 from loket.domain.forms import (
@@ -51,131 +54,82 @@ _ITEM_ROWS = 3
 # -- routes: each twice, at the kiosk and at home --------------------------------------------
 
 
-@router.post("/kiosk/{slug}/reports/start", response_class=HTMLResponse)
-async def kiosk_start(request: Request, slug: str, container: ContainerDep) -> Response:
-    return await _start(request, container, _desk(container, slug), "kiosk")
+@dataclass(frozen=True)
+class Submitted:
+    """A posted form read in full before the step runs (uploads included), off the event loop."""
+
+    fields: Mapping[str, list[str]]
+    uploads: Mapping[str, Upload]
+
+    def get(self, name: str) -> str:
+        values = self.fields.get(name)
+        return values[0] if values else ""
+
+    def getlist(self, name: str) -> list[str]:
+        return list(self.fields.get(name, []))
 
 
-@router.post("/reports/start", response_class=HTMLResponse)
-async def home_start(request: Request, container: ContainerDep) -> Response:
-    return await _start(request, container, _home_desk(container), "home")
+Step = Callable[..., Response]
 
 
-@router.get("/kiosk/{slug}/report", response_class=HTMLResponse)
-def kiosk_current(request: Request, slug: str, container: ContainerDep) -> Response:
-    return _current(request, container, _desk(container, slug), "kiosk")
+def _route(method: str, path: str, step: Step) -> None:
+    """Serve `step` at the kiosk (/kiosk/{slug}/...) and at home (/...)."""
+
+    async def endpoint(request: Request, container: ContainerDep) -> Response:
+        submitted = await _read(request) if method == "POST" else None
+        slug = request.path_params.get("slug")
+        mode = "home" if slug is None else "kiosk"
+        args = (request, container, mode, submitted)
+        # The steps read and write the database: a worker thread, as for plain routes.
+        return await run_in_threadpool(_run, step, *args)
+
+    for prefix in ("/kiosk/{slug}", ""):
+        router.add_api_route(
+            prefix + path,
+            endpoint,
+            methods=[method],
+            response_class=HTMLResponse,
+            name=f"{step.__name__}{'_kiosk' if prefix else ''}_{method.lower()}",
+        )
 
 
-@router.get("/report", response_class=HTMLResponse)
-def home_current(request: Request, container: ContainerDep) -> Response:
-    return _current(request, container, _home_desk(container), "home")
-
-
-@router.get("/kiosk/{slug}/report/q/{question_id}", response_class=HTMLResponse)
-def kiosk_question(
-    request: Request, slug: str, question_id: str, container: ContainerDep
+def _run(
+    step: Step,
+    request: Request,
+    container: ContainerDep,
+    mode: str,
+    submitted: Submitted | None,
 ) -> Response:
-    return _question(request, container, _desk(container, slug), "kiosk", question_id)
+    slug = request.path_params.get("slug")
+    location = _home_desk(container) if slug is None else _desk(container, slug)
+    question_id = request.path_params.get("question_id")
+    extra: dict[str, Any] = {} if question_id is None else {"question_id": question_id}
+    if submitted is not None:
+        extra["submitted"] = submitted
+    return step(request, container, location, mode, **extra)
 
 
-@router.get("/report/q/{question_id}", response_class=HTMLResponse)
-def home_question(request: Request, question_id: str, container: ContainerDep) -> Response:
-    return _question(request, container, _home_desk(container), "home", question_id)
-
-
-# A file question posts to .../documents: the body limit lets only such paths send uploads.
-@router.post("/kiosk/{slug}/report/q/{question_id}", response_class=HTMLResponse)
-@router.post("/kiosk/{slug}/report/q/{question_id}/documents", response_class=HTMLResponse)
-async def kiosk_answer(
-    request: Request, slug: str, question_id: str, container: ContainerDep
-) -> Response:
-    return await _answer(request, container, _desk(container, slug), "kiosk", question_id)
-
-
-@router.post("/report/q/{question_id}", response_class=HTMLResponse)
-@router.post("/report/q/{question_id}/documents", response_class=HTMLResponse)
-async def home_answer(request: Request, question_id: str, container: ContainerDep) -> Response:
-    return await _answer(request, container, _home_desk(container), "home", question_id)
-
-
-@router.get("/kiosk/{slug}/report/check", response_class=HTMLResponse)
-def kiosk_check(request: Request, slug: str, container: ContainerDep) -> Response:
-    return _check(request, container, _desk(container, slug), "kiosk")
-
-
-@router.get("/report/check", response_class=HTMLResponse)
-def home_check(request: Request, container: ContainerDep) -> Response:
-    return _check(request, container, _home_desk(container), "home")
-
-
-@router.post("/kiosk/{slug}/report/submit", response_class=HTMLResponse)
-async def kiosk_submit(request: Request, slug: str, container: ContainerDep) -> Response:
-    return await _submit(request, container, _desk(container, slug), "kiosk")
-
-
-@router.post("/report/submit", response_class=HTMLResponse)
-async def home_submit(request: Request, container: ContainerDep) -> Response:
-    return await _submit(request, container, _home_desk(container), "home")
-
-
-@router.get("/kiosk/{slug}/report/done", response_class=HTMLResponse)
-def kiosk_done(request: Request, slug: str, container: ContainerDep) -> Response:
-    return _done(request, container, _desk(container, slug), "kiosk")
-
-
-@router.get("/report/done", response_class=HTMLResponse)
-def home_done(request: Request, container: ContainerDep) -> Response:
-    return _done(request, container, _home_desk(container), "home")
-
-
-@router.post("/kiosk/{slug}/report/code", response_class=HTMLResponse)
-async def kiosk_code(request: Request, slug: str, container: ContainerDep) -> Response:
-    return await _code(request, container, _desk(container, slug), "kiosk")
-
-
-@router.post("/report/code", response_class=HTMLResponse)
-async def home_code(request: Request, container: ContainerDep) -> Response:
-    return await _code(request, container, _home_desk(container), "home")
-
-
-@router.get("/kiosk/{slug}/report/resume", response_class=HTMLResponse)
-def kiosk_resume_page(request: Request, slug: str, container: ContainerDep) -> Response:
-    return _resume_page(request, container, _desk(container, slug), "kiosk")
-
-
-@router.get("/report/resume", response_class=HTMLResponse)
-def home_resume_page(request: Request, container: ContainerDep) -> Response:
-    return _resume_page(request, container, _home_desk(container), "home")
-
-
-@router.post("/kiosk/{slug}/report/resume", response_class=HTMLResponse)
-async def kiosk_resume(request: Request, slug: str, container: ContainerDep) -> Response:
-    return await _resume(request, container, _desk(container, slug), "kiosk")
-
-
-@router.post("/report/resume", response_class=HTMLResponse)
-async def home_resume(request: Request, container: ContainerDep) -> Response:
-    return await _resume(request, container, _home_desk(container), "home")
-
-
-@router.get("/kiosk/{slug}/report/officer", response_class=HTMLResponse)
-def kiosk_officer(request: Request, slug: str, container: ContainerDep) -> Response:
-    return _officer(request, container, _desk(container, slug), "kiosk")
-
-
-@router.get("/report/officer", response_class=HTMLResponse)
-def home_officer(request: Request, container: ContainerDep) -> Response:
-    return _officer(request, container, _home_desk(container), "home")
+async def _read(request: Request) -> Submitted:
+    fields: dict[str, list[str]] = {}
+    uploads: dict[str, Upload] = {}
+    async with request.form() as form:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if value.filename:
+                    uploads[name] = Upload(value.filename, await value.read())
+            else:
+                fields.setdefault(name, []).append(value)
+    return Submitted(fields, uploads)
 
 
 # -- the steps -------------------------------------------------------------------------------
 
 
-async def _start(
-    request: Request, container: ContainerDep, location: Location, mode: str
+def _start(
+    request: Request, container: ContainerDep, location: Location, mode: str, submitted: Submitted
 ) -> Response:
     session = citizen_session(request)
-    form = await request.form()
+    form = submitted
     base = citizen._base_path(location, mode)
     code = _field(form, "form")
     if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
@@ -277,12 +231,17 @@ def _question(
     )
 
 
-async def _answer(
-    request: Request, container: ContainerDep, location: Location, mode: str, question_id: str
+def _answer(
+    request: Request,
+    container: ContainerDep,
+    location: Location,
+    mode: str,
+    question_id: str,
+    submitted: Submitted,
 ) -> Response:
     session = citizen_session(request)
     base = citizen._base_path(location, mode)
-    form = await request.form()
+    form = submitted
     if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
         return citizen._expired_form(request, location, session, f"{base}/report")
     progress = _progress(container, session)
@@ -291,7 +250,7 @@ async def _answer(
     if not _QUESTION_ID.match(question_id):
         raise DomainError("form.unknown_question")
     question = progress.form.question(question_id)
-    raw = await _raw_answer(question, form)
+    raw = _raw_answer(question, form)
     going_back = _field(form, "action") == "back"
     returning = _field(form, "change") == "1"
     try:
@@ -351,12 +310,12 @@ def _check(request: Request, container: ContainerDep, location: Location, mode: 
     )
 
 
-async def _submit(
-    request: Request, container: ContainerDep, location: Location, mode: str
+def _submit(
+    request: Request, container: ContainerDep, location: Location, mode: str, submitted: Submitted
 ) -> Response:
     session = citizen_session(request)
     base = citizen._base_path(location, mode)
-    form = await request.form()
+    form = submitted
     if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
         return citizen._expired_form(request, location, session, f"{base}/report/check")
     if session.draft_id is None:
@@ -399,12 +358,12 @@ def _done(request: Request, container: ContainerDep, location: Location, mode: s
     )
 
 
-async def _code(
-    request: Request, container: ContainerDep, location: Location, mode: str
+def _code(
+    request: Request, container: ContainerDep, location: Location, mode: str, submitted: Submitted
 ) -> Response:
     session = citizen_session(request)
     base = citizen._base_path(location, mode)
-    form = await request.form()
+    form = submitted
     back = _field(form, "back")
     back = back if re.fullmatch(r"(/kiosk/[a-z0-9-]+)?/report(/q/[a-z0-9_]+|/check)?", back) else ""
     if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
@@ -459,12 +418,12 @@ def _resume_page(
     )
 
 
-async def _resume(
-    request: Request, container: ContainerDep, location: Location, mode: str
+def _resume(
+    request: Request, container: ContainerDep, location: Location, mode: str, submitted: Submitted
 ) -> Response:
     session = citizen_session(request)
     base = citizen._base_path(location, mode)
-    form = await request.form()
+    form = submitted
     if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
         return citizen._expired_form(request, location, session, f"{base}/report/resume")
     typed = _field(form, "code")[:40]
@@ -560,42 +519,34 @@ def _redirect(request: Request, session: CitizenSession, target: str) -> Respons
     return response
 
 
-def _field(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
+def _field(form: Submitted, name: str) -> str:
+    return form.get(name)
 
 
 def _field_of(entered: Any, name: str) -> bool:
     return isinstance(entered, dict) and bool(entered.get(name))
 
 
-async def _raw_answer(question: Question, form: FormData) -> Any:
+def _raw_answer(question: Question, form: Submitted) -> Any:
     """The submitted fields of one question in the shape domain.forms.validate_answer takes."""
     kind = question.type
     if kind is QuestionType.MULTI_CHOICE:
-        return [v for v in form.getlist("value") if isinstance(v, str)]
+        return form.getlist("value")
     if kind is QuestionType.DATETIME:
-        return {"date": _field(form, "date"), "time": _field(form, "time")}
+        return {"date": form.get("date"), "time": form.get("time")}
     if kind is QuestionType.PLACE:
-        return {name: _field(form, name) for name in PLACE_PARTS}
+        return {name: form.get(name) for name in PLACE_PARTS}
     if kind is QuestionType.PERSON:
-        return {name: _field(form, name) for name in PERSON_PARTS}
+        return {name: form.get(name) for name in PERSON_PARTS}
     if kind is QuestionType.ITEMS:
         fields = question.fields or ITEM_FIELDS
         return [
-            {name: _field(form, f"{row}-{name}") for name in fields}
+            {name: form.get(f"{row}-{name}") for name in fields}
             for row in range(question.max_items)
         ]
     if kind is QuestionType.FILE:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            return None
-        try:
-            content = await upload.read()
-        finally:
-            await upload.close()  # its spooled temporary file, now rather than at collection
-        return Upload(upload.filename, content) if upload.filename else None
-    return _field(form, "value")
+        return form.uploads.get("file")
+    return form.get("value")
 
 
 def _display_value(question: Question, value: Any) -> Any:
@@ -623,3 +574,19 @@ def _item_rows(question: Question, value: Any) -> int:
     rows = value if isinstance(value, list) else []
     filled = sum(1 for row in rows if isinstance(row, dict) and any(row.values()))
     return min(question.max_items, max(filled + 1, min(_ITEM_ROWS, question.max_items)))
+
+
+# Registered after the steps are defined. A file question posts to .../documents: the body
+# limit lets only such paths send uploads.
+_route("POST", "/reports/start", _start)
+_route("GET", "/report", _current)
+_route("GET", "/report/q/{question_id}", _question)
+_route("POST", "/report/q/{question_id}", _answer)
+_route("POST", "/report/q/{question_id}/documents", _answer)
+_route("GET", "/report/check", _check)
+_route("POST", "/report/submit", _submit)
+_route("GET", "/report/done", _done)
+_route("POST", "/report/code", _code)
+_route("GET", "/report/resume", _resume_page)
+_route("POST", "/report/resume", _resume)
+_route("GET", "/report/officer", _officer)
