@@ -60,6 +60,15 @@ class Progress:
         ids = [q.id for q in self.questions]
         return ids.index(question_id) + 1 if question_id in ids else 0
 
+    def following(self, question_id: str) -> Question | None:
+        """The question after this one in the order asked (answered or not)."""
+        questions = self.questions
+        ids = [q.id for q in questions]
+        if question_id not in ids:
+            return self.next_question
+        index = ids.index(question_id)
+        return questions[index + 1] if index + 1 < len(questions) else None
+
     def previous(self, question_id: str) -> Question | None:
         questions = self.questions
         ids = [q.id for q in questions]

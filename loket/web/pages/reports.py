@@ -277,7 +277,11 @@ def _answer(
         return RedirectResponse(target, status_code=303)
     if returning and progress.next_question is None:
         return RedirectResponse(f"{base}/report/check", status_code=303)
-    return RedirectResponse(_next_path(base, progress), status_code=303)
+    # On in the order asked, so after Back the citizen sees each page again, answered or not.
+    following = progress.following(question_id)
+    if following is None:
+        return RedirectResponse(_next_path(base, progress), status_code=303)
+    return RedirectResponse(f"{base}/report/q/{following.id}", status_code=303)
 
 
 def _check(request: Request, container: ContainerDep, location: Location, mode: str) -> Response:
