@@ -14,6 +14,7 @@ from loket.adapters.db.engine import make_engine
 from loket.adapters.db.event_log import EventLog
 from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.adapters.events.hub import EventHub, Wake
+from loket.adapters.forms import load_forms
 from loket.adapters.notify.outbox import OutboxNotifier
 from loket.adapters.secret_files import read_or_create
 from loket.adapters.security import Argon2Hasher, Totp
@@ -27,6 +28,7 @@ from loket.services.callbacks import CallbackContext
 from loket.services.calls import CallBoard, CallContext, IceConfig
 from loket.services.ports import Clock, Notifier, PasswordHasher
 from loket.services.queue import QueueContext
+from loket.services.reports import ReportContext
 from loket.services.staff import StaffContext
 from loket.services.statements import StatementContext
 
@@ -47,6 +49,7 @@ class Container:
     calls: CallContext
     call_relay: InProcessRelay
     call_board: CallBoard
+    reports: ReportContext
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -122,6 +125,13 @@ def build(
         calls=_calls(settings, queue, secret_key),
         call_relay=_call_relay(settings, board),
         call_board=board,
+        # A bad form file stops the start here, with the file and the fault in the message.
+        reports=ReportContext(
+            uow=uow,
+            clock=clock,
+            forms=load_forms(settings.forms_dir),
+            max_upload_bytes=settings.max_document_bytes,
+        ),
     )
 
 

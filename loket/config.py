@@ -76,6 +76,8 @@ class Settings:
     call_grace_seconds: int = 60
     # Per socket: more than this many signalling messages per second (sustained) closes it.
     call_messages_per_second: int = 20
+    # Report and tip forms (content/forms/*.yaml); default: the folder beside the package.
+    forms_dir: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -142,6 +144,7 @@ _FIELDS = {
     "call_token_seconds": int,
     "call_grace_seconds": int,
     "call_messages_per_second": int,
+    "forms_dir": Path,
 }
 
 

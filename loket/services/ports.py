@@ -13,6 +13,7 @@ from loket.domain.callbacks import Callback
 from loket.domain.exchange import ChatMessage, Document
 from loket.domain.help import HelpRequest
 from loket.domain.locations import Location
+from loket.domain.reports import Draft, Report
 from loket.domain.staff import Skills, StaffMember
 from loket.domain.statements import Statement
 from loket.domain.tickets import Ticket
@@ -176,6 +177,42 @@ class CallbackRepository(Protocol):
         """Scheduled callbacks due at or before `at`, locked; ones others hold are skipped."""
 
 
+class ReportRepository(Protocol):
+    """Report drafts (with their attached files) and submitted reports and tips."""
+
+    def add_draft(self, draft: Draft) -> None: ...
+
+    def get_draft(self, draft_id: str, *, for_update: bool = False) -> Draft:
+        """The draft; raises NotFound("draft.unknown")."""
+
+    def save_draft(self, draft: Draft) -> None:
+        """Write the draft if nobody changed it since it was read; else ConcurrentUpdate."""
+
+    def delete_draft(self, draft_id: str) -> None:
+        """Remove the draft and its files."""
+
+    def draft_by_resume_hash(self, code_hash: str) -> Draft | None: ...
+
+    def put_file(self, draft_id: str, question: str, content: bytes) -> None: ...
+
+    def file(self, draft_id: str, question: str) -> bytes | None: ...
+
+    def delete_file(self, draft_id: str, question: str) -> None: ...
+
+    def add_report(self, report: Report) -> None:
+        """Store a new report; ConcurrentUpdate if its draft already has one."""
+
+    def get_report(self, report_id: str) -> Report:
+        """The report; raises NotFound("report.unknown")."""
+
+    def report_by_draft(self, draft_id: str) -> Report | None: ...
+
+    def report_by_reference(self, reference: str) -> Report:
+        """The report; raises NotFound("report.unknown")."""
+
+    def save_report(self, report: Report) -> None: ...
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -191,6 +228,7 @@ class UnitOfWork(Protocol):
     help: HelpRequestRepository
     exchange: ExchangeRepository
     callbacks: CallbackRepository
+    reports: ReportRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

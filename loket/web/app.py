@@ -41,6 +41,7 @@ from loket.web.pages import (
     supervisor,
 )
 from loket.web.pages import callbacks as callback_pages
+from loket.web.pages import reports as report_pages
 from loket.web.ratelimit import RateLimiter
 from loket.web.sessions import Signer
 
@@ -165,7 +166,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(call_signalling.router)
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
     pages_in_order = (
-        callback_pages, citizen, screen, staff_auth, officer, supervisor, host, admin, calls
+        callback_pages, report_pages, citizen, screen, staff_auth, officer, supervisor, host,
+        admin, calls,
     )  # fmt: skip
     for pages in pages_in_order:
         app.include_router(pages.router)

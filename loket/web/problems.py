@@ -241,6 +241,58 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "call.ended": (409, N_("This call has ended.")),
     "call.already_joined": (409, N_("This connection has already joined the call.")),
     "call.illegal_transition": (409, N_("The call cannot do “%(step)s” while it is “%(state)s”.")),
+    # Guided reports and tips (loket/domain/forms.py, loket/domain/reports.py).
+    "form.unknown": (404, N_("This form does not exist.")),
+    "form.unknown_question": (404, N_("This question is not part of your form.")),
+    "draft.unknown": (
+        404,
+        N_("We cannot find your answers. They may have been deleted. Please start again."),
+    ),
+    "draft.expired": (
+        410,
+        N_("Your answers were kept for a limited time and have been deleted. Please start again."),
+    ),
+    "draft.submitted": (409, N_("You have already sent this form.")),
+    "draft.incomplete": (422, N_("Please answer every question before you send the form.")),
+    "draft.changed": (
+        409,
+        N_("Your answers were changed at the same time elsewhere. Please try again."),
+    ),
+    "resume.invalid": (
+        404,
+        N_("This code is not valid or has expired. Check the code, or start again."),
+    ),
+    "report.unknown": (404, N_("This report does not exist.")),
+    "report.changed": (409, N_("This report was changed at the same time. Please try again.")),
+    "report.needs_officer": (
+        409,
+        N_("This report must be made with a police officer. Talk to an officer by video."),
+    ),
+    "report.illegal_transition": (
+        409,
+        N_("Report %(reference)s cannot do “%(step)s” while it is “%(state)s”."),
+    ),
+    "answer.required": (422, N_("Please answer this question.")),
+    "answer.too_short": (422, N_("Please write at least %(minimum)s characters.")),
+    "answer.too_long": (422, N_("Please write at most %(maximum)s characters.")),
+    "answer.pattern": (422, N_("This does not look right. Check the example under the question.")),
+    "answer.invalid_date": (422, N_("Enter a real date.")),
+    "answer.date_missing": (422, N_("Enter the date.")),
+    "answer.time_missing": (422, N_("Enter the time. If you are not sure, give your best guess.")),
+    "answer.invalid_time": (422, N_("Enter a real time, such as 14:30.")),
+    "answer.in_future": (422, N_("This moment is in the future. Enter when it happened.")),
+    "answer.invalid_choice": (422, N_("Choose one of the options.")),
+    "answer.invalid_amount": (422, N_("Enter an amount in euros, such as 250 or 12.50.")),
+    "answer.amount_too_low": (422, N_("The amount must be at least € %(minimum)s.")),
+    "answer.amount_too_high": (422, N_("The amount must be at most € %(maximum)s.")),
+    "answer.frame_number": (
+        422,
+        N_(
+            "This does not look like a frame number. It has letters and digits, usually 5 to 24 of them."
+        ),
+    ),
+    "answer.too_many_items": (422, N_("Enter at most %(maximum)s items.")),
+    "answer.place_incomplete": (422, N_("Enter the street (or describe the spot) and the town.")),
     "request.invalid": (422, N_("Some of the input is not valid.")),
     "request.too_large": (413, N_("The request is too large.")),
     "request.rate_limited": (429, N_("Too many requests. Please wait a moment and try again.")),

@@ -57,9 +57,16 @@ class CitizenSession:
     id: str
     language: str | None = None
     ticket_id: str | None = None
+    # The report or tip being filled in (a random id; the answers stay on the server).
+    draft_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "language": self.language, "ticket_id": self.ticket_id}
+        return {
+            "id": self.id,
+            "language": self.language,
+            "ticket_id": self.ticket_id,
+            "draft_id": self.draft_id,
+        }
 
 
 def citizen_session(request: Request) -> CitizenSession:
@@ -67,7 +74,10 @@ def citizen_session(request: Request) -> CitizenSession:
     data = signer.unsign("citizen", request.cookies.get(CITIZEN_COOKIE))
     if isinstance(data, dict) and isinstance(data.get("id"), str):
         return CitizenSession(
-            id=data["id"], language=data.get("language"), ticket_id=data.get("ticket_id")
+            id=data["id"],
+            language=data.get("language"),
+            ticket_id=data.get("ticket_id"),
+            draft_id=data.get("draft_id"),
         )
     return CitizenSession(id=secrets.token_urlsafe(16))
 

@@ -313,3 +313,59 @@ idempotency = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("response", JSON, nullable=False),
 )
+
+# Reports and tips being filled in (loket/domain/reports.py). Answers are JSON; a draft of an
+# anonymous tip holds only what the tipster typed, the desk and the channel.
+report_drafts = Table(
+    "report_drafts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("form_code", String(64), nullable=False),
+    Column("form_version", Integer, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("answers", JSON, nullable=False),
+    Column("step", String(40)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    # Only the hash of a resume code is kept; unique so a code finds one draft.
+    Column("resume_code_hash", String(64), unique=True),
+    Column("resume_expires_at", UtcDateTime),
+    Column("report_id", String(32)),
+    Column("version", Integer, nullable=False),
+    Index("ix_report_drafts_expires", "expires_at"),
+)
+
+# Files attached to answers, sealed with the vault like contact documents.
+report_files = Table(
+    "report_files",
+    metadata,
+    Column(
+        "draft_id", String(32), ForeignKey("report_drafts.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("question", String(40), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("reference", String(16), nullable=False, unique=True),
+    # One report per draft: a double submit finds the first (see services/reports.py).
+    Column("draft_id", String(32), nullable=False, unique=True),
+    Column("form_code", String(64), nullable=False),
+    Column("form_version", Integer, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
+    Column("answers", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_reports_state_submitted", "state", "submitted_at"),
+)

@@ -23,9 +23,11 @@ from loket.domain.catalogue import Channel, Service, ServiceKind, services_for
 from loket.domain.errors import DomainError
 from loket.domain.i18n import N_
 from loket.domain.locations import Location, LocationKind
+from loket.domain.reports import Route
 from loket.domain.tickets import TicketState
 from loket.services import locations as location_service
 from loket.services import queue as queue_service
+from loket.services import reports as report_service
 from loket.web.deps import ContainerDep, client_address
 from loket.web.i18n import LANGUAGES, negotiate
 from loket.web.pages import NATIVE_NAMES, render
@@ -185,12 +187,16 @@ def kiosk_ticket(request: Request, slug: str, container: ContainerDep) -> Respon
 
 
 @router.get("/kiosk/{slug}/reset")
-def kiosk_reset(slug: str) -> Response:
+def kiosk_reset(slug: str, request: Request, container: ContainerDep) -> Response:
     """Forget everything of this citizen: cookies, storage and cache, then a fresh start.
 
     The browser wipes what Clear-Site-Data names before it follows the redirect; the
-    cookie is also deleted the ordinary way for browsers that ignore the header.
+    cookie is also deleted the ordinary way for browsers that ignore the header. A report
+    being filled in is wiped too, unless the citizen took a code to finish it elsewhere.
     """
+    draft_id = citizen_session(request).draft_id
+    if draft_id is not None:
+        report_service.discard_kiosk_draft(container.reports, draft_id)
     response = RedirectResponse(f"/kiosk/{_safe_slug(slug)}", status_code=303)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     response.headers["Cache-Control"] = "no-store"
@@ -439,9 +445,23 @@ def _service_page(
         tile=tile,
         services=services,
         tickets=[(service, _new_key()) for service in tickets],
+        startable=_startable(container, location, services),
         error=message,
         officers_speak=[NATIVE_NAMES.get(code, code) for code in location.languages],
         language_is_spoken=language in location.languages,
+    )
+
+
+def _startable(
+    container: ContainerDep, location: Location, services: list[Service]
+) -> frozenset[str]:
+    """Reports and tips a citizen may fill in alone here (the law of the desk's country)."""
+    ctx = container.reports
+    return frozenset(
+        service.code
+        for service in services
+        if service.code in ctx.forms
+        and report_service.route_at(ctx, service.code, location) is Route.SELF_SERVICE
     )
 
 
