@@ -119,8 +119,9 @@ def test_citizen_and_officer_see_and_hear_each_other_and_recover_from_a_reload(
     assert "state.reconnecting" in seen
     wait_for_media(citizen_page)
     wait_for_media(page, more_than=officer_before["bytes"])
-    assert queue.ticket_status(live_server.container.queue, ticket.id).ticket.officer_id == (
-        live_server.staff_ids["an"]
+    assert (
+        queue.ticket_status(live_server.container.queue, ticket.id).ticket.officer_id
+        == (live_server.staff_ids["an"])
     )
 
     # The supervisor's board lists the running call with its quality.
