@@ -124,9 +124,19 @@ def test_citizen_and_officer_see_and_hear_each_other_and_recover_from_a_reload(
         == (live_server.staff_ids["an"])
     )
 
-    # The supervisor's board lists the running call with its quality.
-    [record] = live_server.container.call_board.running()
-    assert record.call.call_id == ticket.id
+    # The browsers report their quality every few seconds; the supervisor's board lists the
+    # running call with it.
+    page.wait_for_function(
+        "window.loketCall.events.filter((e) => e[1] === 'state.active').length > 0"
+    )
+    supervisor = page.context.browser.new_context(locale="nl-BE").new_page()
+    sign_in(supervisor, live_server, "els")
+    row = supervisor.locator(f"#running-calls tr[data-call-id='{ticket.id}'][data-role='officer']")
+    expect(row).to_be_visible()
+    expect(row.locator("[data-metric=rtt]")).not_to_have_text("–", timeout=MEDIA_TIMEOUT)
+    expect(row.locator("[data-metric=bitrate]")).not_to_have_text("–")
+    assert_accessible(supervisor)
+    supervisor.context.close()
 
     # The officer ends the call: both sides say so.
     page.click("#hang-up")
