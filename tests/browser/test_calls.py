@@ -126,9 +126,7 @@ def test_citizen_and_officer_see_and_hear_each_other_and_recover_from_a_reload(
 
     # The browsers report their quality every few seconds; the supervisor's board lists the
     # running call with it.
-    page.wait_for_function(
-        "window.loketCall.events.filter((e) => e[1] === 'state.active').length > 0"
-    )
+    page.wait_for_function("() => window.loketCall.events.some((e) => e[1] === 'state.active')")
     supervisor = page.context.browser.new_context(locale="nl-BE").new_page()
     sign_in(supervisor, live_server, "els")
     row = supervisor.locator(f"#running-calls tr[data-call-id='{ticket.id}'][data-role='officer']")
