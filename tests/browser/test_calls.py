@@ -64,7 +64,9 @@ def wait_for_media(page: Any, more_than: int = 0) -> dict[str, int]:
 
 
 def citizen_joins(page: Any, live: LiveServer, ticket: Ticket) -> None:
-    page.goto(f"{live.url}/t/{ticket.id}/call")
+    page.goto(f"{live.url}/t/{ticket.id}")
+    page.click("#prepare-call")
+    page.wait_for_url(f"**/t/{ticket.id}/call")
     page.click("#start-devices")
     expect(page.locator("#devices-ready")).to_be_visible()
     expect(page.locator("#camera-select option")).not_to_have_count(0)
@@ -132,7 +134,7 @@ def test_citizen_and_officer_see_and_hear_each_other_and_recover_from_a_reload(
     row = supervisor.locator(f"#running-calls tr[data-call-id='{ticket.id}'][data-role='officer']")
     expect(row).to_be_visible()
     expect(row.locator("[data-metric=rtt]")).not_to_have_text("–", timeout=MEDIA_TIMEOUT)
-    expect(row.locator("[data-metric=bitrate]")).not_to_have_text("–")
+    expect(row.locator("[data-metric=bitrate]")).not_to_have_text("–", timeout=MEDIA_TIMEOUT)
     assert_accessible(supervisor)
     supervisor.context.close()
 
