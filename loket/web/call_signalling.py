@@ -297,7 +297,8 @@ class Peer:
             return True
         call = self.board.find(self.call_id)
         if kind == "call.ended" or (call is not None and call.state is CallState.ENDED):
-            await self.send("call.ended", {"reason": call.end_reason if call else data})
+            reason = call.end_reason if call is not None else data.get("reason", "ended")
+            await self.send("call.ended", {"reason": reason})
             self.close_code = CLOSE_ENDED
             return True
         if not mine and kind in _RELAYED_TO_PEERS:

@@ -308,6 +308,22 @@ def test_a_hangup_ends_the_call_for_both(call: dict[str, Any]) -> None:
     assert closed_with_skipping(call["officer"]) == 4410
 
 
+def test_a_transferred_contact_keeps_the_citizen_waiting_for_the_next_officer(
+    world: World, client: TestClient, call: dict[str, Any]
+) -> None:
+    other = add_officer(world, "bo")
+    ticket = call["ticket"]
+    queue.transfer_ticket(world.container.queue, call["officer_id"], ticket.id, to_officer_id=other)
+    call["officer"].close()
+    state_becomes(call["citizen"], "reconnecting")
+    queue.accept_ticket(world.container.queue, other, ticket.id)
+    token = call_service.issue_officer_token(world.container.calls, other, ticket.id).token
+    newcomer, _ = join(client, token)
+    assert next_of(newcomer, "call.joined")["data"]["peers"] == ["citizen"]
+    peer = next_of(call["citizen"], "call.peer")
+    assert peer["data"]["present"] is True and peer["data"]["participant"] == f"staff:{other}"
+
+
 def test_a_newer_socket_of_the_same_participant_replaces_the_older(
     world: World, client: TestClient, call: dict[str, Any]
 ) -> None:
