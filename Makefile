@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/queue.py
 	$(BIN)/python benchmarks/fanout.py
 	$(BIN)/python benchmarks/statement.py
+	$(BIN)/python benchmarks/call_setup.py
 
 ## Refresh the message catalogs from the source
 i18n: $(STAMP)

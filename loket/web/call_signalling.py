@@ -191,6 +191,12 @@ class Peer:
                         "grace_seconds": int(self.container.calls.grace.total_seconds()),
                     },
                 )
+                since = call.gone_since(CallRole.CITIZEN)
+                if self.role is CallRole.OFFICER and since is not None:
+                    # The citizen dropped before this socket came: the grace runs from then.
+                    away = (self.board.now() - since).total_seconds()
+                    grace = self.container.calls.grace.total_seconds()
+                    self._watch_citizen(False, delay=max(0.0, grace - away))
                 await self._pump(subscription)
         finally:
             if self.grace_timer is not None:
@@ -291,7 +297,8 @@ class Peer:
             return True
         call = self.board.find(self.call_id)
         if kind == "call.ended" or (call is not None and call.state is CallState.ENDED):
-            await self.send("call.ended", {"reason": call.end_reason if call else data})
+            reason = call.end_reason if call is not None else data.get("reason", "ended")
+            await self.send("call.ended", {"reason": reason})
             self.close_code = CLOSE_ENDED
             return True
         if not mine and kind in _RELAYED_TO_PEERS:
@@ -312,7 +319,7 @@ class Peer:
         if self.role is CallRole.OFFICER and message.get("from") == CallRole.CITIZEN.value:
             self._watch_citizen(bool(data.get("present")))
 
-    def _watch_citizen(self, present: bool) -> None:
+    def _watch_citizen(self, present: bool, delay: float | None = None) -> None:
         """The officer's socket times a citizen's absence: past the grace period the ticket
         goes back to the head of the queue. (The officer's lease covers the rest.)"""
         if present:
@@ -321,19 +328,22 @@ class Peer:
                 self.grace_timer = None
             return
         if self.grace_timer is None or self.grace_timer.done():
-            self.grace_timer = asyncio.create_task(self._grace(), name="loket-call-grace")
+            grace = self.container.calls.grace.total_seconds()
+            self.grace_timer = asyncio.create_task(
+                self._grace(grace if delay is None else delay), name="loket-call-grace"
+            )
 
-    async def _grace(self) -> None:
+    async def _grace(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         ctx = self.container.calls
-        await asyncio.sleep(ctx.grace.total_seconds())
         call = self.board.find(self.call_id)
         if call is None or call.gone_since(CallRole.CITIZEN) is None:
             return
         officer_id = int(self.grant.participant_id.removeprefix("staff:"))
         try:
             await in_thread(call_service.return_abandoned_call, ctx, self.call_id, officer_id)
-        except DomainError:
-            log.warning("could not return the ticket of an abandoned call", exc_info=True)
+        except Exception:  # the call still ends; the officer's lease returns the ticket later
+            log.exception("could not return the ticket of an abandoned call")
         await self._publish("call.ended", {"reason": "citizen_gone"})
 
     # -- sending -------------------------------------------------------------------------

@@ -64,7 +64,9 @@ def wait_for_media(page: Any, more_than: int = 0) -> dict[str, int]:
 
 
 def citizen_joins(page: Any, live: LiveServer, ticket: Ticket) -> None:
-    page.goto(f"{live.url}/t/{ticket.id}/call")
+    page.goto(f"{live.url}/t/{ticket.id}")
+    page.click("#prepare-call")
+    page.wait_for_url(f"**/t/{ticket.id}/call")
     page.click("#start-devices")
     expect(page.locator("#devices-ready")).to_be_visible()
     expect(page.locator("#camera-select option")).not_to_have_count(0)
@@ -72,7 +74,21 @@ def citizen_joins(page: Any, live: LiveServer, ticket: Ticket) -> None:
     expect(page.locator("#waiting-room")).to_be_visible()
 
 
+# Headless Chromium has no screen to pick: a canvas stands in for the shared screen.
+FAKE_SCREEN = """
+navigator.mediaDevices.getDisplayMedia = async () => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 320;
+    canvas.height = 240;
+    const context = canvas.getContext("2d");
+    setInterval(() => { context.fillStyle = "#154273"; context.fillRect(0, 0, 320, 240); }, 100);
+    return canvas.captureStream(10);
+};
+"""
+
+
 def officer_accepts(page: Any, live: LiveServer, ticket: Ticket) -> None:
+    page.add_init_script(FAKE_SCREEN)
     make_officer_available(live, "an")
     sign_in(page, live, "an")
     expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
@@ -124,9 +140,25 @@ def test_citizen_and_officer_see_and_hear_each_other_and_recover_from_a_reload(
         == (live_server.staff_ids["an"])
     )
 
-    # The supervisor's board lists the running call with its quality.
-    [record] = live_server.container.call_board.running()
-    assert record.call.call_id == ticket.id
+    # The browsers report their quality every few seconds; the supervisor's board lists the
+    # running call with it.
+    page.wait_for_function("() => window.loketCall.events.some((e) => e[1] === 'state.active')")
+    supervisor = page.context.browser.new_context(locale="nl-BE").new_page()
+    sign_in(supervisor, live_server, "els")
+    row = supervisor.locator(f"#running-calls tr[data-call-id='{ticket.id}'][data-role='officer']")
+    expect(row).to_be_visible()
+    expect(row.locator("[data-metric=rtt]")).not_to_have_text("–", timeout=MEDIA_TIMEOUT)
+    expect(row.locator("[data-metric=bitrate]")).not_to_have_text("–", timeout=MEDIA_TIMEOUT)
+    assert_accessible(supervisor)
+    supervisor.context.close()
+
+    # The officer shares the screen: the camera's track is replaced, the citizen is told.
+    page.click("#share-screen")
+    expect(page.locator("#share-screen")).to_have_attribute("aria-pressed", "true")
+    expect(citizen_page.locator("#peer-media")).to_have_attribute("data-screen", "true")
+    assert page.evaluate("window.loketCall.videoSender.track === window.loketCall.screenTrack")
+    page.click("#share-screen")
+    expect(citizen_page.locator("#peer-media")).to_have_attribute("data-screen", "false")
 
     # The officer ends the call: both sides say so.
     page.click("#hang-up")
@@ -156,3 +188,49 @@ def test_a_stranger_gets_no_token_and_no_entry_to_the_room(
     assert outcome == {"tokenStatus": 403, "closeCode": 4401}
     # The citizen's own page still waits for its officer, unharmed.
     expect(citizen_page.locator("#call-area")).to_have_attribute("data-state", "waiting")
+
+
+@pytest.mark.parametrize(
+    ("refusal", "problem"),
+    [
+        # The person (or the browser's policy) refused the camera and microphone.
+        ("Promise.reject(new DOMException('denied', 'NotAllowedError'))", "denied"),
+        # No camera at all: the microphone alone is fine, the call is sound only.
+        (
+            "c.video ? Promise.reject(new DOMException('none', 'NotFoundError')) : real(c)",
+            "no_camera",
+        ),
+    ],
+)
+def test_the_device_check_says_clearly_what_is_missing(
+    citizen_page: Any, live_server: LiveServer, refusal: str, problem: str
+) -> None:
+    citizen_page.add_init_script(
+        "const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);"
+        f"navigator.mediaDevices.getUserMedia = (c) => {refusal};"
+    )
+    ticket = video_ticket(live_server)
+    citizen_page.goto(f"{live_server.url}/t/{ticket.id}/call")
+    citizen_page.click("#start-devices")
+    message = citizen_page.locator("#device-message")
+    expect(message).to_be_visible()
+    expect(message).to_have_attribute("data-problem", problem)
+    expect(message).not_to_have_text("")
+    if problem == "denied":
+        expect(citizen_page.locator("#devices-ready")).to_be_hidden()
+    else:
+        citizen_page.click("#devices-ready")
+        expect(citizen_page.locator("#toggle-camera")).to_be_disabled()
+        expect(citizen_page.locator("#call-note")).to_be_visible()
+    assert_accessible(citizen_page)
+
+
+def test_a_booth_starts_the_call_by_itself(citizen_page: Any, live_server: LiveServer) -> None:
+    ticket = video_ticket(live_server)
+    citizen_page.goto(f"{live_server.url}/t/{ticket.id}/call?mode=kiosk")
+    expect(citizen_page.locator("#call-area")).to_have_attribute("data-state", "waiting")
+    expect(citizen_page.locator("#waiting-room")).to_be_visible()
+    citizen_page.wait_for_function(
+        "() => window.loketCall?.events.some((e) => e[1] === 'call.joined')"
+    )
+    assert_accessible(citizen_page)

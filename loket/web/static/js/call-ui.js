@@ -51,6 +51,7 @@ export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
       peerLine.textContent = notes.join(" ");
       peerLine.dataset.audio = String(media.audio);
       peerLine.dataset.video = String(media.video);
+      peerLine.dataset.screen = String(Boolean(media.screen));
     },
     onNote(note) {
       noteLine.hidden = false;

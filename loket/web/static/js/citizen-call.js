@@ -80,6 +80,11 @@ function join() {
       devices.close();
     },
   });
+  // The contact is over (finished, lapsed): so is the call, whatever the socket says.
+  const status = document.getElementById("ticket-status");
+  new MutationObserver(() => {
+    if (status.querySelector(".ticket-status[data-final='yes']")) client.finish("ended");
+  }).observe(status, { childList: true, subtree: true });
   const waiting = document.getElementById("waiting-room");
   const area = document.getElementById("call-area");
   // The waiting room shows until the officer is there; then the call takes the page.

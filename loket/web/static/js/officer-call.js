@@ -43,7 +43,9 @@ async function start(card) {
 
 function stop() {
   if (!current) return;
-  current.client?.hangUp();
+  // Leave, not hang up: a transferred or returned contact keeps the citizen waiting for the
+  // next officer (finishing hangs up, below).
+  current.client?.finish("ended");
   current.devices.close();
   current = null;
 }
@@ -55,6 +57,12 @@ function check() {
   if (card && !current) start(card);
   if (!card && !current) section.hidden = true;
 }
+
+// Finishing the contact ends the call for the citizen too, before the console reloads.
+document.addEventListener("submit", (event) => {
+  const action = event.target.getAttribute?.("action") ?? "";
+  if (current?.client && action.includes(`/tickets/${current.ticketId}/finish`)) current.client.hangUp();
+});
 
 new MutationObserver(check).observe(panel, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-state"] });
 window.addEventListener("pagehide", () => current?.client?.finish("ended"));
