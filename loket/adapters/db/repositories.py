@@ -196,9 +196,7 @@ _CLAIM_NEXT = (
     .limit(1)
 )
 _CLAIM_NEXT_LOCKED = _CLAIM_NEXT.with_for_update(skip_locked=True)
-_HELD_BY = select(t.tickets).where(
-    t.tickets.c.officer_id == bindparam("officer_id"), _IS_HELD
-)
+_HELD_BY = select(t.tickets).where(t.tickets.c.officer_id == bindparam("officer_id"), _IS_HELD)
 _HELD_BY_LOCKED = _HELD_BY.with_for_update()
 _STAFF_BY_ID = select(t.staff).where(t.staff.c.id == bindparam("staff_id"))
 _STAFF_BY_ID_LOCKED = _STAFF_BY_ID.with_for_update()
