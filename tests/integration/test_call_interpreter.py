@@ -4,6 +4,7 @@ joining as the third participant, leaving without ending the call; strangers ref
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -17,8 +18,9 @@ from loket.domain.staff import Role
 from loket.domain.tickets import Outcome
 from loket.services import calls as call_service
 from loket.services import queue
-from tests.conftest import FakeClock, World, add_officer
+from tests.conftest import PASSWORD, FakeClock, World, add_officer
 from tests.integration.test_call_signalling import (
+    BASE,
     call,
     client,
     closed_with_skipping,
@@ -27,6 +29,7 @@ from tests.integration.test_call_signalling import (
     next_of,
     state_becomes,
 )
+from tests.integration.test_help import csrf_of
 
 __all__ = ["call", "client"]  # the fixtures, shared with the signalling tests
 
@@ -200,3 +203,68 @@ def test_an_account_interpreter_sees_the_invitation_and_joins_with_their_account
     assert call_service.open_invitations(ctx, lina) == []
     with pytest.raises(Refused):
         call_service.check_token(ctx, token)
+
+
+def sign_in(client: TestClient, world: World, username: str) -> None:
+    page = client.get("/staff/sign-in")
+    form = {"username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text)}
+    assert client.post("/staff/sign-in", data=form, follow_redirects=False).status_code == 303
+    code = {"code": world.code(username), "csrf_token": csrf_of(page.text)}
+    assert client.post("/staff/sign-in/code", data=code, follow_redirects=False).is_redirect
+
+
+# -- the pages --------------------------------------------------------------------------------
+
+
+def test_a_link_page_binds_the_link_to_its_browser_and_refuses_another_clearly(
+    world: World,
+    client: TestClient,
+    call: dict[str, Any],
+) -> None:
+    sign_in(client, world, "an")
+    console = client.get("/officer")
+    made = client.post(
+        f"/officer/calls/{call['ticket'].id}/interpreter",
+        data={"interpreter": "link", "csrf_token": csrf_of(console.text)},
+    )
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    link = made.json()["link"]
+    path = link.removeprefix(BASE)
+    client.cookies.clear()  # the interpreter's browser, not the officer's
+    page = client.get(path)
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    token = client.post(
+        re.search(r'data-token-url="([^"]+)"', page.text)[1],  # type: ignore[index]
+        data={"csrf_token": csrf_of(page.text)},
+    )
+    grant = call_service.check_token(world.container.calls, token.json()["token"])
+    assert grant.role.value == "interpreter" and grant.participant_id.startswith("guest:")
+    assert client.get(path).status_code == 200  # a reload rejoins
+    client.cookies.clear()  # another browser
+    used = client.get(path)
+    assert used.status_code == 409
+    assert "another browser" in used.text
+    wrong = client.get("/interpret/" + "x" * 43)
+    assert wrong.status_code == 410 and 'id="refusal"' in wrong.text
+
+
+def test_the_interpreter_pages_are_for_interpreters_only(
+    world: World,
+    client: TestClient,
+    call: dict[str, Any],
+) -> None:
+    sign_in(client, world, "an")
+    assert client.get("/interpreter", follow_redirects=False).status_code == 403
+    console = client.get("/officer")
+    refused = client.post(
+        f"/officer/calls/{call['ticket'].id}/interpreter",
+        data={"interpreter": "link", "csrf_token": "forged"},
+    )
+    assert refused.status_code == 403
+    assert "interpreter-link" in client.get(f"/officer/calls/{call['ticket'].id}/interpreters").text
+    assert csrf_of(console.text)
+    client.cookies.clear()
+    interpreter(world)
+    sign_in(client, world, "lina")
+    home = client.get("/interpreter")
+    assert home.status_code == 200 and 'id="no-invitations"' in home.text
