@@ -108,6 +108,13 @@ def test_an_interpreter_with_a_link_joins_both_and_leaves_without_ending_the_cal
             "Ik vertaal voor u."
         )
 
+    # A reload rejoins by itself with the same link (bound to this browser).
+    interpreter_page.reload()
+    expect(interpreter_page.locator("#call-state")).to_have_attribute(
+        "data-state", "active", timeout=MEDIA_TIMEOUT
+    )
+    media_from(interpreter_page, "citizen")
+
     # The link works once: another browser is refused, clearly.
     stranger = browser.new_context(locale="nl-BE").new_page()
     answer = stranger.goto(link)

@@ -126,3 +126,24 @@ export function callText() {
   const element = document.getElementById("call-text");
   return element ? JSON.parse(element.textContent) : {};
 }
+
+/** Whether this tab was in (or waiting for) the call: a reload then joins again by itself. */
+export function readiness(key) {
+  return {
+    set(ready) {
+      try {
+        if (ready) sessionStorage.setItem(key, "yes");
+        else sessionStorage.removeItem(key);
+      } catch {
+        // storage off: a reload then asks for the device check again
+      }
+    },
+    get() {
+      try {
+        return sessionStorage.getItem(key) === "yes";
+      } catch {
+        return false;
+      }
+    },
+  };
+}

@@ -2,7 +2,7 @@
 // current by citizen-ticket.js), and join the call's room. In a booth it all starts by itself.
 
 import { Devices, fillDeviceSelect } from "./call.js";
-import { callText, startCall } from "./call-ui.js";
+import { callText, readiness, startCall } from "./call-ui.js";
 
 const page = document.getElementById("call-page");
 const text = callText();
@@ -16,24 +16,7 @@ const startButton = document.getElementById("start-devices");
 const readyButton = document.getElementById("devices-ready");
 let client = null;
 // Once the citizen is ready, a reload (or a dropped page) joins again by itself.
-const READY_KEY = `loket.call.ready.${page.dataset.tokenUrl}`;
-
-function remember(ready) {
-  try {
-    if (ready) sessionStorage.setItem(READY_KEY, "yes");
-    else sessionStorage.removeItem(READY_KEY);
-  } catch {
-    // storage off: a reload then asks for the device check again
-  }
-}
-
-function wasReady() {
-  try {
-    return sessionStorage.getItem(READY_KEY) === "yes";
-  } catch {
-    return false;
-  }
-}
+const ready = readiness(`loket.call.ready.${page.dataset.tokenUrl}`);
 
 function say(problem) {
   message.hidden = !problem;
@@ -65,7 +48,7 @@ async function changeDevice() {
 }
 
 function join() {
-  remember(true);
+  ready.set(true);
   document.getElementById("device-check").hidden = true;
   document.getElementById("waiting-room").hidden = false;
   preview.srcObject = null;
@@ -76,7 +59,7 @@ function join() {
     devices,
     text,
     onEnded() {
-      remember(false);
+      ready.set(false);
       devices.close();
     },
   });
@@ -98,7 +81,7 @@ readyButton.addEventListener("click", join);
 cameraSelect.addEventListener("change", changeDevice);
 microphoneSelect.addEventListener("change", changeDevice);
 
-if (page.dataset.autoJoin === "yes" || wasReady()) {
+if (page.dataset.autoJoin === "yes" || ready.get()) {
   // A booth: the devices are the booth's own, and the call fills the screen. Elsewhere: the
   // citizen was already in (or waiting for) the call before this page loaded again.
   openDevices().then((ok) => {

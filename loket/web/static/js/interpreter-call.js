@@ -2,7 +2,7 @@
 // third participant. "Leave the call" leaves; the others' call goes on.
 
 import { Devices } from "./call.js";
-import { callText, startCall } from "./call-ui.js";
+import { callText, readiness, startCall } from "./call-ui.js";
 
 const page = document.getElementById("call-page");
 const text = callText();
@@ -11,6 +11,8 @@ const preview = document.getElementById("preview");
 const message = document.getElementById("device-message");
 const startButton = document.getElementById("start-devices");
 const joinButton = document.getElementById("join-call");
+// Once in the call, a reload (or a dropped page) joins again by itself.
+const ready = readiness(`loket.call.ready.${page.dataset.tokenUrl}`);
 
 async function openDevices() {
   const stream = await devices.open();
@@ -18,13 +20,15 @@ async function openDevices() {
   message.textContent = devices.problem ? text[devices.problem] ?? devices.problem : "";
   message.dataset.problem = devices.problem ?? "";
   preview.srcObject = stream;
-  if (!stream) return;
+  if (!stream) return false;
   startButton.hidden = true;
   joinButton.hidden = false;
   joinButton.focus();
+  return true;
 }
 
 function join() {
+  ready.set(true);
   document.getElementById("device-check").hidden = true;
   preview.srcObject = null;
   startCall({
@@ -34,6 +38,7 @@ function join() {
     devices,
     text,
     onEnded() {
+      ready.set(false);
       devices.close();
     },
   });
@@ -41,3 +46,9 @@ function join() {
 
 startButton.addEventListener("click", openDevices);
 joinButton.addEventListener("click", join);
+
+if (ready.get()) {
+  openDevices().then((ok) => {
+    if (ok) join();
+  });
+}
