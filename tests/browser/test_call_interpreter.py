@@ -72,7 +72,7 @@ def invite(page: Any, choice: str) -> str:
 
 def interpreter_joins(page: Any) -> None:
     page.click("#start-devices")
-    page.click("#join-call")
+    page.click("#devices-ready")
     expect(page.locator("#call-state")).to_have_attribute(
         "data-state", "active", timeout=MEDIA_TIMEOUT
     )

@@ -45,6 +45,10 @@ HOLDER_COOKIE = "__Host-loket-interpreter"
 
 INTERPRETER_WORDS = OFFICER_WORDS | {
     "no_camera": N_("No camera found: the others hear you but do not see you."),
+    "denied": N_(
+        "The browser does not allow this page to use the camera and microphone. Allow them in "
+        "the browser's settings and try again."
+    ),
     "no_devices": N_("No microphone found. Connect a headset and open the call again."),
     "waiting": N_("Waiting for the officer and the citizen…"),
     "ended": N_("You have left the call."),
