@@ -106,7 +106,8 @@ class Call:
         participant.connection = connection
         participant.joined_at = at
         participant.dropped_at = None
-        if not self._principals_present():
+        # The interpreter joins a call as it is: their arrival does not renegotiate the others.
+        if role not in PRINCIPALS or not self._principals_present():
             return
         if self.state is C.WAITING:
             self.started_at = at

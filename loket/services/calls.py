@@ -5,6 +5,7 @@ the calls this node relays and their quality, and a citizen who never came back.
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +24,8 @@ from loket.domain.calls import (
     turn_credential,
 )
 from loket.domain.errors import DomainError, Forbidden, Invalid, NotFound, Refused
-from loket.domain.staff import OfficerStatus
+from loket.domain.invitations import Invitation, check_inviter, code_hash
+from loket.domain.staff import OfficerStatus, Role, StaffMember
 from loket.domain.tickets import Ticket, TicketState
 from loket.services.ports import TokenSigner
 from loket.services.queue import QueueContext, retrying
@@ -114,12 +116,23 @@ def check_token(ctx: CallContext, token: str) -> CallGrant:
         if ticket.state not in CITIZEN_STATES:
             raise Refused("call.ended")
     else:
-        raise Forbidden("call.not_participant")  # interpreters: a later step
+        if ticket.state not in CALL_STATES:
+            raise Refused("call.ended")
+        # The interpreter's invitation must still stand (not removed by the officer).
+        with ctx.queue.uow(read_only=True) as uow:
+            invitations = uow.invitations.for_ticket(ticket.id)
+        now = ctx.queue.clock.now()
+        if not any(
+            i.participant_id == grant.participant_id and i.accepted_at and i.is_valid(now)
+            for i in invitations
+        ):
+            raise Forbidden("call.not_participant")
     return grant
 
 
-def record_officer_joined(ctx: CallContext, grant: CallGrant) -> None:
-    """Seeing and hearing the citizen is access to personal data: audited."""
+def record_joined(ctx: CallContext, grant: CallGrant) -> None:
+    """Seeing and hearing the citizen is access to personal data: audited (the officer's
+    and the interpreter's joins; the citizen is the subject)."""
     with ctx.queue.uow() as uow:
         uow.audit.record(
             AuditRecord(
@@ -143,6 +156,145 @@ def _issue(ctx: CallContext, ticket: Ticket, role: CallRole, participant: str) -
         expires_at=ctx.queue.clock.now() + ctx.token_ttl,
     )
     return IssuedToken(token=ctx.signer.sign(TOKEN_PURPOSE, grant.to_json()), grant=grant)
+
+
+# -- interpreters -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvitationMade:
+    invitation: Invitation
+    # A link's code: shown once to the officer, never stored.
+    code: str | None = None
+
+
+def interpreters(ctx: CallContext) -> list[StaffMember]:
+    """Active staff with the interpreter role, by name: whom an officer may invite."""
+    with ctx.queue.uow(read_only=True) as uow:
+        members = uow.staff.list()
+    found = [m for m in members if m.is_active and m.has_role(Role.INTERPRETER)]
+    return sorted(found, key=lambda m: m.display_name)
+
+
+def invite_interpreter(
+    ctx: CallContext, officer_id: int, ticket_id: str, staff_id: int | None = None
+) -> InvitationMade:
+    """The officer holding a video contact invites an interpreter: an account (`staff_id`)
+    or, without one, a one-time link. An earlier invitation of the contact is revoked (one
+    interpreter at a time). Audited.
+
+    Errors: ticket.unknown, call.not_video, call.not_participant, invitation.not_interpreter.
+    """
+    now = ctx.queue.clock.now()
+    with ctx.queue.uow() as uow:
+        ticket = uow.tickets.get(ticket_id)
+        _check_video(ticket)
+        check_inviter(officer_id, ticket.officer_id if ticket.state in CALL_STATES else None)
+        code = None
+        if staff_id is not None:
+            member = uow.staff.get(staff_id)
+            if not (member.is_active and member.has_role(Role.INTERPRETER)):
+                raise Invalid("invitation.not_interpreter", field="interpreter")
+            invitation = Invitation.for_account(
+                secrets.token_hex(16), ticket.id, officer_id, staff_id, now
+            )
+        else:
+            # 256 bits: the link is the only key to the call.
+            code = secrets.token_urlsafe(32)
+            invitation = Invitation.for_link(
+                secrets.token_hex(16), ticket.id, officer_id, code, now
+            )
+        for earlier in uow.invitations.for_ticket(ticket.id):
+            if earlier.revoked_at is None:
+                earlier.revoke(now)
+                uow.invitations.save(earlier)
+        uow.invitations.add(invitation)
+        uow.audit.record(
+            AuditRecord(
+                actor=f"staff:{officer_id}",
+                action=AuditAction.CREATE,
+                subject_type="call_invitation",
+                subject_id=invitation.id,
+                at=now,
+                details={"ticket": ticket.id, "kind": invitation.kind.value},
+                personal_data=False,
+            )
+        )
+        uow.commit()
+    return InvitationMade(invitation=invitation, code=code)
+
+
+def revoke_interpreter(ctx: CallContext, officer_id: int, ticket_id: str) -> list[Invitation]:
+    """The officer removes the interpreter: every invitation of the contact is revoked.
+    The revoked ones (the web layer puts their interpreter out of the call)."""
+    now = ctx.queue.clock.now()
+    with ctx.queue.uow() as uow:
+        ticket = uow.tickets.get(ticket_id)
+        check_inviter(officer_id, ticket.officer_id if ticket.state in CALL_STATES else None)
+        revoked = []
+        for invitation in uow.invitations.for_ticket(ticket.id):
+            if invitation.revoked_at is None:
+                invitation.revoke(now)
+                uow.invitations.save(invitation)
+                revoked.append(invitation)
+        uow.commit()
+    return revoked
+
+
+def open_invitations(ctx: CallContext, staff_id: int) -> list[tuple[Invitation, Ticket]]:
+    """An interpreter's invitations they may still use, with their contact."""
+    now = ctx.queue.clock.now()
+    found = []
+    with ctx.queue.uow(read_only=True) as uow:
+        for invitation in uow.invitations.for_staff(staff_id):
+            if not invitation.is_valid(now):
+                continue
+            ticket = uow.tickets.get(invitation.ticket_id)
+            if ticket.state in CALL_STATES:
+                found.append((invitation, ticket))
+    return found
+
+
+def accept_link(ctx: CallContext, code: str, holder: str) -> Invitation:
+    """Whoever opens a one-time link: the invitation binds to their browser (`holder`, a
+    secret of that browser). Errors: invitation.unusable (unknown, revoked, expired, the
+    contact is over), invitation.used (another browser accepted it)."""
+    now = ctx.queue.clock.now()
+    with ctx.queue.uow() as uow:
+        invitation = uow.invitations.by_code_hash(code_hash(code), for_update=True)
+        if invitation is None:
+            raise Refused("invitation.unusable")
+        ticket = uow.tickets.get(invitation.ticket_id)
+        if ticket.state not in CALL_STATES:
+            raise Refused("invitation.unusable")
+        invitation.accept(now, holder=holder)
+        uow.invitations.save(invitation)
+        uow.commit()
+    return invitation
+
+
+def issue_interpreter_token(
+    ctx: CallContext, invitation_id: str, *, staff_id: int | None = None, holder: str | None = None
+) -> IssuedToken:
+    """A call token for the interpreter of an invitation: its account (`staff_id`) or the
+    browser that accepted its link (`holder`). Errors: invitation.unknown, invitation.unusable,
+    invitation.used, invitation.not_yours, call.ended."""
+    now = ctx.queue.clock.now()
+    with ctx.queue.uow() as uow:
+        invitation = uow.invitations.get(invitation_id, for_update=True)
+        ticket = uow.tickets.get(invitation.ticket_id)
+        if ticket.state not in CALL_STATES:
+            raise Refused("call.ended")
+        invitation.accept(now, staff_id=staff_id, holder=holder)
+        uow.invitations.save(invitation)
+        uow.commit()
+    return _issue(ctx, ticket, CallRole.INTERPRETER, invitation.participant_id)
+
+
+def interpreter_invitation(ctx: CallContext, invitation_id: str) -> tuple[Invitation, Ticket]:
+    with ctx.queue.uow(read_only=True) as uow:
+        invitation = uow.invitations.get(invitation_id)
+        return invitation, uow.tickets.get(invitation.ticket_id)
 
 
 def _check_video(ticket: Ticket) -> None:
@@ -305,7 +457,9 @@ def _apply(
             call.join(role, str(data.get("participant")), connection, now)
         else:
             call.leave(role, connection, now)
-    elif kind == "call.state":
+    elif kind == "call.state" and role in PRINCIPALS:
+        # The call's state is the citizen's and the officer's link; an interpreter's own
+        # connections do not move it.
         state = data.get("connection")
         if state == ConnectionState.CONNECTED:
             call.connected(now)

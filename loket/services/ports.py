@@ -12,6 +12,7 @@ from loket.domain.audit import AuditRecord
 from loket.domain.callbacks import Callback
 from loket.domain.exchange import ChatMessage, Document
 from loket.domain.help import HelpRequest
+from loket.domain.invitations import Invitation
 from loket.domain.locations import Location
 from loket.domain.reports import Draft, Report
 from loket.domain.staff import Skills, StaffMember
@@ -213,6 +214,25 @@ class ReportRepository(Protocol):
     def save_report(self, report: Report) -> None: ...
 
 
+class InvitationRepository(Protocol):
+    """Interpreters' invitations to video calls; a link's code only as its hash."""
+
+    def add(self, invitation: Invitation) -> None: ...
+
+    def get(self, invitation_id: str, *, for_update: bool = False) -> Invitation:
+        """The invitation; raises NotFound("invitation.unknown")."""
+
+    def by_code_hash(self, code_hash: str, *, for_update: bool = False) -> Invitation | None: ...
+
+    def for_ticket(self, ticket_id: str) -> list[Invitation]:
+        """The contact's invitations, oldest first."""
+
+    def for_staff(self, staff_id: int) -> list[Invitation]:
+        """The interpreter's invitations not revoked, newest first."""
+
+    def save(self, invitation: Invitation) -> None: ...
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -229,6 +249,7 @@ class UnitOfWork(Protocol):
     exchange: ExchangeRepository
     callbacks: CallbackRepository
     reports: ReportRepository
+    invitations: InvitationRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

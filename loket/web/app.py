@@ -34,6 +34,7 @@ from loket.web.pages import (
     calls,
     citizen,
     host,
+    interpreters,
     officer,
     render,
     screen,
@@ -167,7 +168,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
     pages_in_order = (
         callback_pages, report_pages, citizen, screen, staff_auth, officer, supervisor, host,
-        admin, calls,
+        admin, calls, interpreters,
     )  # fmt: skip
     for pages in pages_in_order:
         app.include_router(pages.router)

@@ -85,8 +85,8 @@ async def call_socket(websocket: WebSocket) -> None:
     try:
         join = _first_message(raw)
         grant = await in_thread(call_service.check_token, container.calls, join.token)
-        if grant.role is CallRole.OFFICER:
-            await in_thread(call_service.record_officer_joined, container.calls, grant)
+        if grant.role is not CallRole.CITIZEN:
+            await in_thread(call_service.record_joined, container.calls, grant)
     except DomainError as error:
         await _close(websocket, _close_code(error))
         return
@@ -233,31 +233,41 @@ class Peer:
                 self.close_code = CLOSE_POLICY
                 return
             try:
-                signal = parse_signal(json.loads(raw))
+                parsed = json.loads(raw)
+                signal = parse_signal(parsed)
             except ValueError:
                 await self._refuse(DomainError("call.bad_message"))
             except DomainError as error:
                 await self._refuse(error)
             else:
-                if await self._handle(signal):
+                if await self._handle(signal, _addressee(parsed)):
                     return
             if self.errors > MAX_ERRORS:
                 self.close_code = CLOSE_POLICY
                 return
 
-    async def _handle(self, signal: Signal) -> bool:
+    async def _handle(self, signal: Signal, to: str | None = None) -> bool:
         """Act on one message; True when the socket should close."""
         if isinstance(signal, Ping):
             await self.send("call.pong", {"nonce": signal.nonce})
         elif isinstance(signal, Join):
             await self._refuse(DomainError("call.already_joined"))
         elif isinstance(signal, Hangup):
-            self.hung_up = True
             await self._publish("call.hangup", {})
-            self.close_code = CLOSE_ENDED if self.role in PRINCIPALS else 1000
+            if self.role in PRINCIPALS:
+                self.hung_up = True
+                self.close_code = CLOSE_ENDED
+            else:
+                # The interpreter leaves; the call goes on without them.
+                self.hung_up = True
+                await self._announce(present=False, left=True)
+                self.close_code = 1000
             return True
-        elif isinstance(signal, StateReport | Quality) or signal.is_relayed:
+        elif isinstance(signal, StateReport | Quality):
             await self._publish(signal.type, signal.data())
+        elif signal.is_relayed:
+            # Offers, answers and candidates name their peer in a call of three.
+            await self._publish(signal.type, signal.data(), to=to)
         return False
 
     async def _refuse(self, error: DomainError) -> None:
@@ -296,6 +306,12 @@ class Peer:
             self.close_code = CLOSE_REPLACED  # this participant opened a newer socket
             return True
         call = self.board.find(self.call_id)
+        if kind == "call.removed" and data.get("role") == self.role.value:
+            # The officer removed the interpreter: this socket leaves; the call goes on.
+            await self.send("call.ended", {"reason": "removed"})
+            await self._announce(present=False, left=True)
+            self.close_code = CLOSE_ENDED
+            return True
         if kind == "call.ended" or (call is not None and call.state is CallState.ENDED):
             reason = call.end_reason if call is not None else data.get("reason", "ended")
             await self.send("call.ended", {"reason": reason})
@@ -349,9 +365,11 @@ class Peer:
     # -- sending -------------------------------------------------------------------------
 
     async def _announce(
-        self, *, present: bool, is_reply: bool = False, to: str | None = None
+        self, *, present: bool, is_reply: bool = False, to: str | None = None, left: bool = False
     ) -> None:
         data: dict[str, Any] = {"role": self.role.value, "present": present, "is_reply": is_reply}
+        if left:
+            data["left"] = True
         data["participant"] = self.grant.participant_id
         if present and self.resume:
             data["resume"] = self.resume
@@ -373,6 +391,19 @@ class Peer:
                 return
             await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
             self.last_sent = time.monotonic()
+
+
+def _addressee(message: Any) -> str | None:
+    """The role a relayed message is for (`to`), if it names a valid one."""
+    to = message.get("to") if isinstance(message, dict) else None
+    return to if isinstance(to, str) and to in CallRole._value2member_map_ else None
+
+
+async def remove_participant(container: Container, call_id: str, role: CallRole) -> None:
+    """Put a participant (the interpreter) out of a call; the others go on."""
+    message = envelope("call.removed", {"role": role.value}, connection="server")
+    message["from"] = CallRole.OFFICER.value
+    await container.call_relay.publish(call_id, message)
 
 
 # What the participants' browsers see of each other's messages.

@@ -241,6 +241,20 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "call.ended": (409, N_("This call has ended.")),
     "call.already_joined": (409, N_("This connection has already joined the call.")),
     "call.illegal_transition": (409, N_("The call cannot do “%(step)s” while it is “%(state)s”.")),
+    # Interpreters invited into a call (loket/domain/invitations.py).
+    "invitation.unknown": (404, N_("This invitation does not exist.")),
+    "invitation.unusable": (
+        410,
+        N_(
+            "This invitation is no longer valid: it has expired, was withdrawn or the call is over."
+        ),
+    ),
+    "invitation.used": (
+        409,
+        N_("This link has already been used in another browser. Ask the officer for a new one."),
+    ),
+    "invitation.not_yours": (403, N_("This invitation is meant for someone else.")),
+    "invitation.not_interpreter": (422, N_("Choose an interpreter from the list.")),
     # Guided reports and tips (loket/domain/forms.py, loket/domain/reports.py).
     "form.unknown": (404, N_("This form does not exist.")),
     "form.unknown_question": (404, N_("This question is not part of your form.")),

@@ -275,3 +275,13 @@ def test_the_board_ignores_messages_from_unknown_roles_and_late_ones() -> None:
     assert board.find("c" * 32) is None
     board.apply("c" * 32, relayed("call.state", "officer", "o1", connection="connected"))
     assert board.find("c" * 32) is None
+
+
+def test_an_interpreter_joining_or_leaving_does_not_change_the_call_of_the_other_two() -> None:
+    call = both_joined()
+    call.connected(AT)
+    call.join(CallRole.INTERPRETER, "guest:x", "i1", AT)
+    assert call.state is CallState.ACTIVE
+    assert call.leave(CallRole.INTERPRETER, "i1", AT)
+    assert call.state is CallState.ACTIVE
+    assert set(call.present_roles()) == {CallRole.OFFICER, CallRole.CITIZEN}

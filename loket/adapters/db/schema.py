@@ -369,3 +369,23 @@ reports = Table(
     Column("version", Integer, nullable=False),
     Index("ix_reports_state_submitted", "state", "submitted_at"),
 )
+
+# Interpreters invited into a contact's video call (loket/domain/invitations.py). A link's
+# code is never stored, only its hash.
+call_invitations = Table(
+    "call_invitations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("ticket_id", String(32), ForeignKey("tickets.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("invited_by", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff.id")),
+    Column("code_hash", String(64), unique=True),
+    Column("holder_hash", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("accepted_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Index("ix_call_invitations_ticket", "ticket_id"),
+    Index("ix_call_invitations_staff", "staff_id"),
+)

@@ -12,6 +12,7 @@ from loket.adapters.db import schema as t
 from loket.adapters.db.callback_repository import SqlCallbackRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
 from loket.adapters.db.help_repository import SqlHelpRequestRepository
+from loket.adapters.db.invitation_repository import SqlInvitationRepository
 from loket.adapters.db.report_repository import SqlReportRepository
 from loket.adapters.db.repositories import (
     SqlLocationRepository,
@@ -71,6 +72,7 @@ class SqlUnitOfWork:
         self.exchange = SqlExchangeRepository(conn, self._vault)
         self.callbacks = SqlCallbackRepository(conn, self._tracker)
         self.reports = SqlReportRepository(conn, self._vault)
+        self.invitations = SqlInvitationRepository(conn)
         return self
 
     def __exit__(

@@ -144,6 +144,9 @@ async def _participant(request: Request, container: Container) -> tuple[CallGran
 def _author_of(container: Container, grant: CallGrant) -> Author:
     if grant.role is CallRole.CITIZEN:
         return Author(AuthorRole.CITIZEN, "citizen")
+    if grant.role is CallRole.INTERPRETER and not grant.participant_id.startswith("staff:"):
+        # A one-time link's guest is no staff member: named by the role only.
+        return Author(AuthorRole.INTERPRETER, "Interpreter")
     staff_id = _staff_id(grant)
     with container.queue.uow(read_only=True) as uow:
         name = _display_name(uow, staff_id)

@@ -92,6 +92,8 @@ def home_of(member: StaffMember) -> str:
         return "/host"
     if member.has_role(Role.ADMINISTRATOR):
         return "/admin"
+    if member.has_role(Role.INTERPRETER):
+        return "/interpreter"
     return "/staff/account"
 
 

@@ -23,6 +23,10 @@ export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
   const camera = document.getElementById("toggle-camera");
   const screen = document.getElementById("share-screen");
   const hangUp = document.getElementById("hang-up");
+  const peers = document.getElementById("call-peers");
+  peers.textContent = "";
+  const thirdFigure = document.getElementById("third-figure");
+  thirdFigure.hidden = true;
   document.getElementById("local-video").srcObject = devices.stream;
 
   let exchange = null;
@@ -34,7 +38,23 @@ export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
     tokenUrl,
     csrf,
     devices,
-    remoteVideo: document.getElementById("remote-video"),
+    videoFor(peer) {
+      if (peer === client.mainPeer) return document.getElementById("remote-video");
+      return document.getElementById("third-video");
+    },
+    onPeer(peer, present, left) {
+      const name = peers.dataset[peer] ?? peer;
+      if (peer !== client.mainPeer) {
+        thirdFigure.hidden = !present;
+        thirdFigure.dataset.role = peer;
+        document.getElementById("third-caption").textContent = name;
+      }
+      // The interpreter comes and goes; the citizen and the officer show in the call's state.
+      if (peer === "interpreter" || role === "interpreter") {
+        peers.dataset.last = `${peer}.${present ? "joined" : left ? "left" : "away"}`;
+        if (present || left) peers.textContent = peers.dataset[present ? "joined" : "left"].replace("%(who)s", name);
+      }
+    },
     onState(state) {
       stateLine.dataset.state = state;
       stateLine.textContent = text[state] ?? state;
@@ -44,7 +64,8 @@ export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
         onEnded?.(state);
       }
     },
-    onPeerMedia(media) {
+    onPeerMedia(media, peer) {
+      if (peer && peer !== client.mainPeer) return;
       const notes = [];
       if (!media.audio) notes.push(text.peer_muted);
       if (!media.video && !media.screen) notes.push(text.peer_camera_off);
@@ -104,4 +125,25 @@ export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
 export function callText() {
   const element = document.getElementById("call-text");
   return element ? JSON.parse(element.textContent) : {};
+}
+
+/** Whether this tab was in (or waiting for) the call: a reload then joins again by itself. */
+export function readiness(key) {
+  return {
+    set(ready) {
+      try {
+        if (ready) sessionStorage.setItem(key, "yes");
+        else sessionStorage.removeItem(key);
+      } catch {
+        // storage off: a reload then asks for the device check again
+      }
+    },
+    get() {
+      try {
+        return sessionStorage.getItem(key) === "yes";
+      } catch {
+        return false;
+      }
+    },
+  };
 }

@@ -2,8 +2,11 @@
 // console: devices, the signalling socket (/ws/calls), the peer connection, recovery and
 // quality reports. Media goes browser to browser over DTLS-SRTP, never through Loket.
 //
-// The officer's browser always makes the offer; the citizen's answers. A new peer connection
-// gets a new `session` id (a reload); an ICE restart keeps it (a network change).
+// A call of two or three (with an interpreter) is a mesh: one RTCPeerConnection per other
+// participant, keyed by their role. Who offers is fixed, so two never offer at once: the
+// officer offers to everyone, the interpreter to the citizen; the citizen only answers.
+// Offers, answers and candidates name their peer (`to`). A new peer connection gets a new
+// `session` id (a reload); an ICE restart keeps it (a network change).
 
 const FINAL_CLOSE_CODES = new Set([4403, 4404, 4409, 4410]);
 const QUALITY_EVERY_MS = 5000;
@@ -14,6 +17,10 @@ const POOR_BITRATE_KBPS = 100;
 // ICE "disconnected" often heals by itself within a few seconds; only then restart.
 const RESTART_AFTER_MS = 3000;
 const MAX_BACKOFF_MS = 4000;
+const RANK = { officer: 3, interpreter: 2, citizen: 1 };
+// The peer whose connection is "the call" for this side: its state, quality and video.
+const MAIN_PEER = { officer: "citizen", citizen: "officer", interpreter: "officer" };
+const PRINCIPALS = new Set(["officer", "citizen"]);
 
 /** The camera and microphone: a stream, the chosen devices, and why there is no video. */
 export class Devices {
@@ -82,39 +89,70 @@ export function fillDeviceSelect(select, devices, label) {
   if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
 }
 
+/** One other participant: our peer connection with them. */
+class PeerLink {
+  constructor(role) {
+    this.role = role;
+    this.pc = null;
+    this.session = null;
+    this.pendingCandidates = [];
+    this.videoSender = null;
+    this.restartTimer = null;
+  }
+}
+
 export class CallClient {
   /**
    * @param {object} options
-   * @param {"citizen"|"officer"} options.role
+   * @param {"citizen"|"officer"|"interpreter"} options.role
    * @param {string} options.tokenUrl  POST with the page's csrf_token; answers {token}
    * @param {string} options.csrf
    * @param {Devices} options.devices
-   * @param {HTMLVideoElement} options.remoteVideo
+   * @param {(role: string) => HTMLVideoElement} options.videoFor  where a peer's video shows
    * @param {(state: string) => void} options.onState  waiting|connecting|active|reconnecting|ended|failed
-   * @param {(media: object) => void} [options.onPeerMedia]
+   * @param {(media: object, role: string) => void} [options.onPeerMedia]
+   * @param {(role: string, present: boolean, left: boolean) => void} [options.onPeer]
    * @param {(note: string) => void} [options.onNote]  "audio_only"
    */
   constructor(options) {
     this.options = options;
     this.role = options.role;
+    this.mainPeer = MAIN_PEER[this.role];
     this.socket = null;
-    this.pc = null;
-    this.session = null;
+    this.links = new Map();
+    this.present = new Set();
     this.iceServers = [];
-    this.pendingCandidates = [];
-    this.peerPresent = false;
     this.ended = false;
     this.backoff = 500;
-    this.restartTimer = null;
     this.qualityTimer = null;
     this.lastStats = null;
     this.poorSamples = 0;
     this.audioOnly = false;
     this.screenTrack = null;
-    this.videoSender = null;
     this.media = { audio: true, video: Boolean(options.devices.videoTrack), screen: false };
     this.state = "waiting";
     this.events = []; // [time, what]: the benchmark and tests read it
+  }
+
+  // The connection with the main peer (the tests and the quality reports read it).
+  get pc() {
+    return this.links.get(this.mainPeer)?.pc ?? null;
+  }
+
+  get session() {
+    return this.links.get(this.mainPeer)?.session ?? null;
+  }
+
+  get videoSender() {
+    return this.links.get(this.mainPeer)?.videoSender ?? null;
+  }
+
+  get peerPresent() {
+    return this.present.has(this.mainPeer);
+  }
+
+  offersTo(role) {
+    return RANK[this.role] > RANK[role];
   }
 
   // -- the socket ----------------------------------------------------------------------
@@ -132,8 +170,9 @@ export class CallClient {
     const socket = new WebSocket(`${scheme}//${location.host}/ws/calls?lang=${document.documentElement.lang}`);
     this.socket = socket;
     socket.addEventListener("open", () => {
-      const resume = this.pc && this.pc.connectionState === "connected" ? this.session : null;
-      this.send("call.join", { token, resume });
+      // The sessions still carrying media (only the socket dropped): the peers keep them.
+      const running = [...this.links.values()].filter((l) => l.pc?.connectionState === "connected").map((l) => l.session);
+      this.send("call.join", { token, resume: running.length ? running.join(",") : null });
     });
     socket.addEventListener("message", (event) => this.receive(event.data));
     socket.addEventListener("close", (event) => {
@@ -156,7 +195,7 @@ export class CallClient {
     if (!response.ok) {
       const error = new Error(`token: ${response.status}`);
       // The contact is over or not ours: trying again will not change that.
-      error.final = [403, 404, 409].includes(response.status);
+      error.final = [403, 404, 409, 410].includes(response.status);
       throw error;
     }
     return (await response.json()).token;
@@ -168,9 +207,11 @@ export class CallClient {
     setTimeout(() => this.join(), wait);
   }
 
-  send(type, data) {
+  send(type, data, to) {
     if (this.socket && this.socket.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify({ type, version: 1, data }));
+      const message = { type, version: 1, data };
+      if (to) message.to = to;
+      this.socket.send(JSON.stringify(message));
     }
   }
 
@@ -182,44 +223,46 @@ export class CallClient {
       return;
     }
     const data = message.data || {};
+    const from = message.from;
     this.note(message.type);
     switch (message.type) {
       case "call.joined":
         this.backoff = 500;
         this.iceServers = data.ice_servers || [];
-        this.peerPresent = data.peers.length > 0;
+        this.present = new Set(data.peers);
         this.sendMedia();
-        if (this.role === "officer" && this.peerPresent) this.maybeOffer(null);
-        if (!this.peerPresent) this.setState(this.pc ? "reconnecting" : "waiting");
+        for (const role of data.peers) {
+          this.options.onPeer?.(role, true, false);
+          if (this.offersTo(role)) this.maybeOffer(role, null);
+        }
+        if (!this.peerPresent) this.setState(this.links.size ? "reconnecting" : "waiting");
         break;
       case "call.peer":
-        if (data.role === this.role) break;
-        this.peerPresent = data.present;
-        if (data.present) {
-          if (this.role === "officer") this.maybeOffer(data.resume ?? null);
-          this.sendMedia();
-        } else {
-          this.setState("reconnecting");
-        }
+        this.onPeer(data);
         break;
       case "call.status":
-        if (data.state === "reconnecting" || data.state === "connecting") this.setState(data.state);
+        if (data.state === "reconnecting" || data.state === "connecting") {
+          // The interpreter's own links stand apart from the citizen-officer link.
+          if (this.role !== "interpreter" || !this.pc || this.pc.connectionState !== "connected") this.setState(data.state);
+        }
         if (data.state === "active" && this.pc?.connectionState === "connected") this.setState("active");
         break;
       case "call.offer":
-        await this.onOffer(data);
+        await this.onOffer(from, data);
         break;
-      case "call.answer":
-        if (this.pc && data.session === this.session) {
-          await this.pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
-          await this.flushCandidates();
+      case "call.answer": {
+        const link = this.links.get(from);
+        if (link?.pc && data.session === link.session) {
+          await link.pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
+          await this.flushCandidates(link);
         }
         break;
+      }
       case "call.ice":
-        await this.onCandidate(data);
+        await this.onCandidate(from, data);
         break;
       case "call.media":
-        this.options.onPeerMedia?.(data);
+        this.options.onPeerMedia?.(data, from);
         break;
       case "call.ended":
         this.finish("ended");
@@ -233,111 +276,154 @@ export class CallClient {
     }
   }
 
-  // -- the peer connection -------------------------------------------------------------
+  onPeer(data) {
+    const role = data.role;
+    if (role === this.role || !(role in RANK)) return;
+    const known = this.present.has(role);
+    if (data.present) {
+      this.present.add(role);
+      if (!known || !data.is_reply) this.options.onPeer?.(role, true, false);
+      // A reply only says the peer was there all along: a running connection stays.
+      if (this.offersTo(role) && !(data.is_reply && this.links.has(role))) this.maybeOffer(role, data.resume ?? null);
+      this.sendMedia();
+      return;
+    }
+    this.present.delete(role);
+    this.options.onPeer?.(role, false, Boolean(data.left));
+    if (data.left) {
+      // The interpreter left (or was removed): the others' call goes on.
+      this.closeLink(role);
+    }
+    if (role === this.mainPeer || PRINCIPALS.has(role)) this.setState("reconnecting");
+  }
 
-  newPeerConnection(session) {
-    if (this.pc) this.pc.close();
-    this.session = session;
-    this.pendingCandidates = [];
+  // -- the peer connections ------------------------------------------------------------
+
+  newPeerConnection(role, session) {
+    this.closeLink(role);
+    const link = new PeerLink(role);
+    link.session = session;
+    this.links.set(role, link);
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    this.pc = pc;
+    link.pc = pc;
     const stream = this.options.devices.stream;
     if (stream) for (const track of stream.getTracks()) pc.addTrack(track, stream);
-    // Receive video even when this side sends none (no camera): the officer's face.
+    // Receive video even when this side sends none (no camera): the other's face.
     if (!this.options.devices.videoTrack) pc.addTransceiver("video", { direction: "recvonly" });
-    this.videoSender = pc.getSenders().find((s) => s.track?.kind === "video") ?? null;
-    if (this.screenTrack) this.replaceVideo(this.screenTrack);
+    link.videoSender = pc.getSenders().find((s) => s.track?.kind === "video") ?? null;
+    if (this.screenTrack && link.videoSender) link.videoSender.replaceTrack(this.screenTrack);
     pc.addEventListener("icecandidate", (event) => {
       const c = event.candidate;
-      this.send("call.ice", {
-        session,
-        candidate: c ? c.candidate : "",
-        sdp_mid: c ? c.sdpMid : null,
-        sdp_mline_index: c ? c.sdpMLineIndex : null,
-      });
+      this.send(
+        "call.ice",
+        {
+          session,
+          candidate: c ? c.candidate : "",
+          sdp_mid: c ? c.sdpMid : null,
+          sdp_mline_index: c ? c.sdpMLineIndex : null,
+        },
+        role,
+      );
     });
     pc.addEventListener("track", (event) => {
-      const video = this.options.remoteVideo;
-      if (video.srcObject !== event.streams[0]) video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
+      const video = this.options.videoFor(role);
+      if (video && video.srcObject !== event.streams[0]) video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
     });
-    pc.addEventListener("connectionstatechange", () => this.onConnectionState(pc));
+    pc.addEventListener("connectionstatechange", () => this.onConnectionState(link, pc));
     return pc;
   }
 
-  async maybeOffer(resume) {
+  closeLink(role) {
+    const link = this.links.get(role);
+    if (!link) return;
+    clearTimeout(link.restartTimer);
+    link.pc?.close();
+    this.links.delete(role);
+    const video = this.options.videoFor(role);
+    if (video && role !== this.mainPeer) video.srcObject = null;
+  }
+
+  async maybeOffer(role, resume) {
+    const link = this.links.get(role);
     // The peer came back with its media still flowing (only its socket dropped): keep it.
-    if (resume && resume === this.session && this.pc?.connectionState === "connected") {
-      this.setState("active");
+    if (resume && link && resume.split(",").includes(link.session) && link.pc?.connectionState === "connected") {
+      if (role === this.mainPeer) this.setState("active");
       return;
     }
-    this.setState("connecting");
-    await this.offer(this.newPeerConnection(randomId()), false);
+    if (role === this.mainPeer) this.setState("connecting");
+    await this.offer(role, this.newPeerConnection(role, randomId()), false);
   }
 
-  async offer(pc, isRestart) {
+  async offer(role, pc, isRestart) {
     const description = await pc.createOffer(isRestart ? { iceRestart: true } : {});
-    if (pc !== this.pc) return;
+    const link = this.links.get(role);
+    if (!link || pc !== link.pc) return;
     await pc.setLocalDescription(description);
-    this.send("call.offer", { sdp: pc.localDescription.sdp, session: this.session, is_restart: isRestart });
+    this.send("call.offer", { sdp: pc.localDescription.sdp, session: link.session, is_restart: isRestart }, role);
   }
 
-  async onOffer(data) {
-    if (this.role !== "citizen") return;
-    let pc = this.pc;
-    if (!pc || data.session !== this.session) pc = this.newPeerConnection(data.session);
-    this.setState(this.state === "active" && data.is_restart ? "reconnecting" : "connecting");
+  async onOffer(from, data) {
+    if (!(from in RANK) || this.offersTo(from)) return;
+    let link = this.links.get(from);
+    let pc = link?.pc;
+    if (!pc || data.session !== link.session) pc = this.newPeerConnection(from, data.session);
+    link = this.links.get(from);
+    if (from === this.mainPeer) this.setState(this.state === "active" && data.is_restart ? "reconnecting" : "connecting");
     await pc.setRemoteDescription({ type: "offer", sdp: data.sdp });
-    await this.flushCandidates();
+    await this.flushCandidates(link);
     const answer = await pc.createAnswer();
-    if (pc !== this.pc) return;
+    if (pc !== this.links.get(from)?.pc) return;
     await pc.setLocalDescription(answer);
-    this.send("call.answer", { sdp: pc.localDescription.sdp, session: data.session });
+    this.send("call.answer", { sdp: pc.localDescription.sdp, session: data.session }, from);
   }
 
-  async onCandidate(data) {
-    if (!this.pc || data.session !== this.session) return;
+  async onCandidate(from, data) {
+    const link = this.links.get(from);
+    if (!link?.pc || data.session !== link.session) return;
     const candidate = data.candidate
       ? { candidate: data.candidate, sdpMid: data.sdp_mid, sdpMLineIndex: data.sdp_mline_index }
       : null;
-    if (!this.pc.remoteDescription) {
-      this.pendingCandidates.push(candidate);
+    if (!link.pc.remoteDescription) {
+      link.pendingCandidates.push(candidate);
       return;
     }
     try {
-      await this.pc.addIceCandidate(candidate);
+      await link.pc.addIceCandidate(candidate);
     } catch (error) {
       console.warn("call: candidate refused", error);
     }
   }
 
-  async flushCandidates() {
-    const pending = this.pendingCandidates;
-    this.pendingCandidates = [];
+  async flushCandidates(link) {
+    const pending = link.pendingCandidates;
+    link.pendingCandidates = [];
     for (const candidate of pending) {
       try {
-        await this.pc.addIceCandidate(candidate);
+        await link.pc.addIceCandidate(candidate);
       } catch {
         // a candidate of an older negotiation
       }
     }
   }
 
-  onConnectionState(pc) {
-    if (pc !== this.pc || this.ended) return;
+  onConnectionState(link, pc) {
+    if (pc !== link.pc || this.links.get(link.role) !== link || this.ended) return;
     const state = pc.connectionState;
-    this.note(`pc.${state}`);
-    this.send("call.state", { connection: state });
-    clearTimeout(this.restartTimer);
+    const main = link.role === this.mainPeer;
+    this.note(main ? `pc.${state}` : `pc.${link.role}.${state}`);
+    // The call's state on the server is the citizen-officer link's.
+    if (PRINCIPALS.has(this.role) && PRINCIPALS.has(link.role)) this.send("call.state", { connection: state });
+    clearTimeout(link.restartTimer);
     if (state === "connected") {
-      this.setState("active");
-      this.startQuality();
+      if (main || this.state !== "active") this.setState("active");
+      if (main) this.startQuality();
     } else if (state === "disconnected" || state === "failed") {
-      this.setState("reconnecting");
+      if (main) this.setState("reconnecting");
       // The offerer restarts ICE over the same connection (a network change, a new address).
-      if (this.role === "officer") {
+      if (this.offersTo(link.role)) {
         const wait = state === "failed" ? 0 : RESTART_AFTER_MS;
-        this.restartTimer = setTimeout(() => {
-          if (pc === this.pc && pc.connectionState !== "connected" && this.peerPresent) this.offer(pc, true);
+        link.restartTimer = setTimeout(() => {
+          if (pc === link.pc && pc.connectionState !== "connected" && this.present.has(link.role)) this.offer(link.role, pc, true);
         }, wait);
       }
     }
@@ -379,12 +465,14 @@ export class CallClient {
   }
 
   async replaceVideo(track) {
-    if (this.videoSender) await this.videoSender.replaceTrack(track);
+    for (const link of this.links.values()) if (link.videoSender) await link.videoSender.replaceTrack(track);
   }
 
   async replaceDevice(kind, track) {
-    const sender = this.pc?.getSenders().find((s) => s.track?.kind === kind);
-    if (sender) await sender.replaceTrack(track);
+    for (const link of this.links.values()) {
+      const sender = link.pc?.getSenders().find((s) => s.track?.kind === kind);
+      if (sender) await sender.replaceTrack(track);
+    }
   }
 
   sendMedia() {
@@ -419,6 +507,7 @@ export class CallClient {
 
   // -- the end -------------------------------------------------------------------------
 
+  /** End the call (the citizen, the officer) or leave it (the interpreter). */
   hangUp() {
     this.send("call.hangup", {});
     this.finish("ended");
@@ -428,8 +517,7 @@ export class CallClient {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.qualityTimer);
-    clearTimeout(this.restartTimer);
-    if (this.pc) this.pc.close();
+    for (const role of [...this.links.keys()]) this.closeLink(role);
     if (this.screenTrack) this.screenTrack.stop();
     const socket = this.socket;
     this.socket = null;

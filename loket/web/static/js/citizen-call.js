@@ -1,83 +1,29 @@
 // The citizen's call page: check the camera and microphone, wait (the ticket's status is kept
 // current by citizen-ticket.js), and join the call's room. In a booth it all starts by itself.
 
-import { Devices, fillDeviceSelect } from "./call.js";
-import { callText, startCall } from "./call-ui.js";
+import { callText, readiness, startCall } from "./call-ui.js";
+import { deviceCheck } from "./device-check.js";
 
 const page = document.getElementById("call-page");
 const text = callText();
-const devices = new Devices();
-const preview = document.getElementById("preview");
-const message = document.getElementById("device-message");
-const choices = document.getElementById("device-choices");
-const cameraSelect = document.getElementById("camera-select");
-const microphoneSelect = document.getElementById("microphone-select");
-const startButton = document.getElementById("start-devices");
-const readyButton = document.getElementById("devices-ready");
+const check = deviceCheck(text);
 let client = null;
 // Once the citizen is ready, a reload (or a dropped page) joins again by itself.
-const READY_KEY = `loket.call.ready.${page.dataset.tokenUrl}`;
-
-function remember(ready) {
-  try {
-    if (ready) sessionStorage.setItem(READY_KEY, "yes");
-    else sessionStorage.removeItem(READY_KEY);
-  } catch {
-    // storage off: a reload then asks for the device check again
-  }
-}
-
-function wasReady() {
-  try {
-    return sessionStorage.getItem(READY_KEY) === "yes";
-  } catch {
-    return false;
-  }
-}
-
-function say(problem) {
-  message.hidden = !problem;
-  message.textContent = problem ? text[problem] ?? problem : "";
-  message.dataset.problem = problem ?? "";
-}
-
-async function openDevices() {
-  const stream = await devices.open({
-    cameraId: cameraSelect.value || undefined,
-    microphoneId: microphoneSelect.value || undefined,
-  });
-  say(devices.problem);
-  preview.srcObject = stream;
-  if (!stream) return false;
-  const found = await devices.list();
-  fillDeviceSelect(cameraSelect, found.cameras, text.camera_on);
-  fillDeviceSelect(microphoneSelect, found.microphones, text.unmuted);
-  cameraSelect.disabled = found.cameras.length === 0;
-  choices.hidden = false;
-  readyButton.hidden = false;
-  startButton.hidden = true;
-  return true;
-}
-
-async function changeDevice() {
-  if (client) return; // in the call the other side would see a gap; choose before joining
-  await openDevices();
-}
+const ready = readiness(`loket.call.ready.${page.dataset.tokenUrl}`);
 
 function join() {
-  remember(true);
-  document.getElementById("device-check").hidden = true;
+  ready.set(true);
+  check.done();
   document.getElementById("waiting-room").hidden = false;
-  preview.srcObject = null;
   client = startCall({
     role: "citizen",
     tokenUrl: page.dataset.tokenUrl,
     csrf: document.querySelector("#call-form input[name=csrf_token]").value,
-    devices,
+    devices: check.devices,
     text,
     onEnded() {
-      remember(false);
-      devices.close();
+      ready.set(false);
+      check.devices.close();
     },
   });
   // The contact is over (finished, lapsed): so is the call, whatever the socket says.
@@ -93,15 +39,12 @@ function join() {
   }).observe(area, { attributes: true, attributeFilter: ["data-state"] });
 }
 
-startButton.addEventListener("click", openDevices);
-readyButton.addEventListener("click", join);
-cameraSelect.addEventListener("change", changeDevice);
-microphoneSelect.addEventListener("change", changeDevice);
+check.readyButton.addEventListener("click", join);
 
-if (page.dataset.autoJoin === "yes" || wasReady()) {
+if (page.dataset.autoJoin === "yes" || ready.get()) {
   // A booth: the devices are the booth's own, and the call fills the screen. Elsewhere: the
   // citizen was already in (or waiting for) the call before this page loaded again.
-  openDevices().then((ok) => {
+  check.open().then((ok) => {
     if (ok) join();
   });
 }

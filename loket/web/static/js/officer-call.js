@@ -3,6 +3,7 @@
 
 import { Devices } from "./call.js";
 import { callText, startCall } from "./call-ui.js";
+import { startInvite } from "./interpreter-invite.js";
 
 const section = document.getElementById("officer-call");
 const panel = document.getElementById("officer-panel");
@@ -29,16 +30,18 @@ async function start(card) {
   if (!devices.stream) return;
   section.hidden = false;
   document.getElementById("officer-call-number").textContent = card.querySelector(".contact-number")?.textContent ?? "";
+  const csrf = document.querySelector("#officer-panel input[name=csrf_token]").value;
   current.client = startCall({
     role: "officer",
     tokenUrl: `/officer/calls/${ticketId}/token`,
-    csrf: document.querySelector("#officer-panel input[name=csrf_token]").value,
+    csrf,
     devices,
     text,
     onEnded() {
       devices.close();
     },
   });
+  startInvite({ ticketId, csrf });
 }
 
 function stop() {
