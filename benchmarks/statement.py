@@ -6,6 +6,14 @@ It prints figures, it asserts nothing: see docs/benchmarks.md for what each figu
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Python puts the script's folder first on sys.path, and benchmarks/queue.py would then
+# shadow the standard library's `queue` (which redis and threading import).
+if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import argparse
 import gc
 import hashlib
@@ -17,7 +25,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
-from pathlib import Path
 
 import reportlab
 from asn1crypto import keys as asn1_keys
