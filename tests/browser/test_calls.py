@@ -234,3 +234,29 @@ def test_a_booth_starts_the_call_by_itself(citizen_page: Any, live_server: LiveS
         "() => window.loketCall?.events.some((e) => e[1] === 'call.joined')"
     )
     assert_accessible(citizen_page)
+
+
+def test_a_weak_connection_falls_back_to_sound_only_and_the_other_side_is_told(
+    page: Any, citizen_page: Any, live_server: LiveServer
+) -> None:
+    ticket = video_ticket(live_server)
+    citizen_joins(citizen_page, live_server, ticket)
+    officer_accepts(page, live_server, ticket)
+    for side in (page, citizen_page):
+        expect(side.locator("#call-state")).to_have_attribute(
+            "data-state", "active", timeout=MEDIA_TIMEOUT
+        )
+    # Loss cannot be staged on loopback: the citizen's page judges two measured-looking
+    # samples of a weak line, as its quality timer would every five seconds.
+    weak = "{loss_percent: 25, bitrate_kbps: 40, rtt_ms: 400}"
+    citizen_page.evaluate(f"window.loketCall.judgeQuality({weak})")
+    expect(citizen_page.locator("#toggle-camera")).to_have_attribute("aria-pressed", "false")
+    citizen_page.evaluate(f"window.loketCall.judgeQuality({weak})")
+    expect(citizen_page.locator("#call-note")).to_be_visible()
+    expect(citizen_page.locator("#call-note")).to_contain_text("verder met alleen geluid")
+    expect(citizen_page.locator("#toggle-camera")).to_have_attribute("aria-pressed", "true")
+    # The officer is told the camera is off; sound goes on and the call stays up.
+    expect(page.locator("#peer-media")).to_have_attribute("data-video", "false")
+    expect(page.locator("#peer-media")).to_have_attribute("data-audio", "true")
+    expect(citizen_page.locator("#call-state")).to_have_attribute("data-state", "active")
+    wait_for_media(page)

@@ -490,6 +490,18 @@ export class CallClient {
     if (!this.pc || this.pc.connectionState !== "connected") return;
     const sample = await measure(this.pc, this.lastStats);
     this.lastStats = sample.totals;
+    this.judgeQuality(sample);
+    this.send("call.quality", {
+      rtt_ms: sample.rtt_ms,
+      loss_percent: sample.loss_percent,
+      bitrate_kbps: sample.bitrate_kbps,
+      audio_only: this.audioOnly || !this.options.devices.videoTrack,
+    });
+  }
+
+  /** Two poor samples in a row turn one's camera off: sound alone gets through where
+   * video stutters. (The browser test feeds it samples: loss cannot be staged on loopback.) */
+  judgeQuality(sample) {
     const poor = sample.loss_percent > POOR_LOSS_PERCENT || (sample.bitrate_kbps !== null && sample.bitrate_kbps < POOR_BITRATE_KBPS && this.media.video);
     this.poorSamples = poor ? this.poorSamples + 1 : 0;
     if (this.poorSamples >= POOR_SAMPLES && !this.audioOnly && this.media.video) {
@@ -497,12 +509,6 @@ export class CallClient {
       this.setCamera(false);
       this.options.onNote?.("audio_only");
     }
-    this.send("call.quality", {
-      rtt_ms: sample.rtt_ms,
-      loss_percent: sample.loss_percent,
-      bitrate_kbps: sample.bitrate_kbps,
-      audio_only: this.audioOnly || !this.options.devices.videoTrack,
-    });
   }
 
   // -- the end -------------------------------------------------------------------------
