@@ -241,9 +241,11 @@ def test_a_link_page_binds_the_link_to_its_browser_and_refuses_another_clearly(
     assert grant.role.value == "interpreter" and grant.participant_id.startswith("guest:")
     assert client.get(path).status_code == 200  # a reload rejoins
     client.cookies.clear()  # another browser
-    used = client.get(path)
+    used = client.get(path, headers={"Accept-Language": "en"})
     assert used.status_code == 409
-    assert "another browser" in used.text
+    assert "already been used in another browser" in used.text
+    in_dutch = client.get(path, headers={"Accept-Language": "nl"})
+    assert "al in een andere browser gebruikt" in in_dutch.text
     wrong = client.get("/interpret/" + "x" * 43)
     assert wrong.status_code == 410 and 'id="refusal"' in wrong.text
 
