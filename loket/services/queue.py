@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from loket.domain.audit import AuditAction, AuditRecord
-from loket.domain.catalogue import service_by_code
+from loket.domain.catalogue import ServiceKind, service_by_code
 from loket.domain.errors import ConcurrentUpdate, Invalid, NotFound, Refused
 from loket.domain.estimate import HandlingStats, WaitEstimate, estimate_wait
 from loket.domain.staff import ON_DUTY, OfficerStatus, StaffMember
@@ -70,12 +70,16 @@ def take_ticket(
 
     A retry with the same idempotency key returns the ticket of the first attempt.
     Errors: location.unknown, location.closed, location.service_not_offered,
-    service.unknown, ticket.language_not_offered, idempotency.key_reused.
+    service.unknown, service.not_queued, ticket.language_not_offered, idempotency.key_reused.
     Events: TicketTaken.
     """
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise Invalid("idempotency.invalid_key", field="Idempotency-Key")
     service = service_by_code(service_code)
+    if service.kind is ServiceKind.ASSISTANT:
+        # The virtual agent is a conversation, not a place in the queue; it hands over to a
+        # person by taking a ticket for the service the citizen needs.
+        raise Invalid("service.not_queued", field="service")
 
     def attempt() -> Ticket:
         with ctx.uow() as uow:

@@ -33,6 +33,10 @@ MESSAGES: dict[str, tuple[int, str]] = {
     ),
     "location.service_not_offered": (422, N_("This desk does not offer this service.")),
     "service.unknown": (422, N_("This service does not exist.")),
+    "service.not_queued": (
+        422,
+        N_("The virtual agent needs no ticket. Ask your question in the chat instead."),
+    ),
     "ticket.unknown": (404, N_("This ticket does not exist.")),
     "ticket.language_not_offered": (422, N_("This desk does not offer help in this language.")),
     "ticket.language_missing": (422, N_("Choose the language you want to speak with the officer.")),

@@ -107,3 +107,12 @@ def test_an_officer_whose_contact_a_supervisor_moves_is_no_longer_busy(world: Wo
         queue.set_officer_status(ctx, an, OfficerStatus.AVAILABLE)
     # The colleague who got the first contact is not busy until they accept it.
     assert status(bo) is OfficerStatus.AVAILABLE
+
+
+def test_the_virtual_agent_is_a_conversation_and_takes_no_ticket(world: World) -> None:
+    from loket.domain.errors import Invalid
+
+    with pytest.raises(Invalid) as refused:
+        take(world, service_code="assistant")
+    assert (refused.value.code, refused.value.field) == ("service.not_queued", "service")
+    assert queue.queue_view(world.container.queue).tickets == []
