@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from babel.dates import format_date, format_time
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loket.domain.callbacks import Callback, CallbackMode, CallbackState, Slot
@@ -80,20 +80,29 @@ def kiosk_booking(request: Request, slug: str, container: ContainerDep) -> Respo
     return _booking_entry(request, container, location, mode="kiosk")
 
 
-@router.post("/services/callback", response_class=HTMLResponse)
-def home_book(
-    request: Request,
-    container: ContainerDep,
+def _booking_form(
     mode: Annotated[str, Form(max_length=8)] = "",
     language: Annotated[str, Form(max_length=8)] = "",
     slot: Annotated[str, Form(max_length=40)] = "",
     phone: Annotated[str, Form(max_length=40)] = "",
     email: Annotated[str, Form(max_length=254)] = "",
     idempotency_key: Annotated[str, Form(max_length=200)] = "",
+) -> BookingForm:
+    """The booking form's fields, as the home and the kiosk page post them."""
+    return BookingForm(mode, language, slot, phone, email, idempotency_key)
+
+
+BookingFormDep = Annotated[BookingForm, Depends(_booking_form)]
+
+
+@router.post("/services/callback", response_class=HTMLResponse)
+def home_book(
+    request: Request,
+    container: ContainerDep,
+    form: BookingFormDep,
     csrf_token_field: CsrfField = None,
 ) -> Response:
     location = location_service.get_location(container.queue, citizen.ONLINE_DESK)
-    form = BookingForm(mode, language, slot, phone, email, idempotency_key)
     return _book(request, container, location, form, csrf_token_field, mode="home")
 
 
@@ -102,16 +111,10 @@ def kiosk_book(
     request: Request,
     slug: str,
     container: ContainerDep,
-    mode: Annotated[str, Form(max_length=8)] = "",
-    language: Annotated[str, Form(max_length=8)] = "",
-    slot: Annotated[str, Form(max_length=40)] = "",
-    phone: Annotated[str, Form(max_length=40)] = "",
-    email: Annotated[str, Form(max_length=254)] = "",
-    idempotency_key: Annotated[str, Form(max_length=200)] = "",
+    form: BookingFormDep,
     csrf_token_field: CsrfField = None,
 ) -> Response:
     location = location_service.get_location(container.queue, slug)
-    form = BookingForm(mode, language, slot, phone, email, idempotency_key)
     return _book(request, container, location, form, csrf_token_field, mode="kiosk")
 
 
