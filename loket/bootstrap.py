@@ -26,7 +26,7 @@ from loket.domain.callbacks import CallbackPolicy
 from loket.domain.tickets import QueuePolicy
 from loket.services.callbacks import CallbackContext
 from loket.services.calls import CallBoard, CallContext, IceConfig
-from loket.services.ports import Clock, Notifier, PasswordHasher
+from loket.services.ports import Clock, NoScanner, Notifier, PasswordHasher, VirusScanner
 from loket.services.queue import QueueContext
 from loket.services.reports import ReportContext
 from loket.services.staff import StaffContext
@@ -46,6 +46,7 @@ class Container:
     callbacks: CallbackContext
     statements: StatementContext
     vault: Vault
+    scanner: VirusScanner
     calls: CallContext
     call_relay: InProcessRelay
     call_board: CallBoard
@@ -122,6 +123,7 @@ def build(
             uow=uow, clock=clock, renderer=ReportLabRenderer(), signer=ConfiguredSigner(settings)
         ),
         vault=vault,
+        scanner=_scanner(settings),
         calls=_calls(settings, queue, secret_key),
         call_relay=_call_relay(settings, board),
         call_board=board,
@@ -158,6 +160,14 @@ def _call_relay(settings: Settings, board: CallBoard) -> InProcessRelay:
 
         return RedisRelay(settings.redis_url, observer=board.apply)
     return InProcessRelay(observer=board.apply)
+
+
+def _scanner(settings: Settings) -> VirusScanner:
+    if settings.clamd_url:
+        from loket.adapters.scanning.clamd import ClamdScanner
+
+        return ClamdScanner(settings.clamd_url)
+    return NoScanner()
 
 
 def _notifier(settings: Settings, engine: Engine, clock: Clock) -> Notifier:

@@ -27,6 +27,9 @@ class Settings:
     # Uploads in a contact (PDF, JPEG, PNG): a phone photo is 3-8 MB. Only the upload routes
     # accept bodies this large; everything else keeps max_body_bytes.
     max_document_bytes: int = 10 * 1024 * 1024
+    # clamd scans every upload when set (tcp://host:3310); when it is set but down, uploads
+    # are refused and documents are not served (fail closed).
+    clamd_url: str | None = None
     # Public endpoints: taking a ticket, per client address.
     tickets_per_minute: int = 20
     # Sign-in attempts per address across all accounts (password spraying); the per-account
@@ -116,6 +119,7 @@ _FIELDS = {
     "event_retention_hours": int,
     "max_body_bytes": int,
     "max_document_bytes": int,
+    "clamd_url": str,
     "tickets_per_minute": int,
     "sign_ins_per_minute": int,
     "sweep_seconds": float,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from loket.domain.audit import AuditAction, AuditRecord, DetailValue
-from loket.domain.errors import Forbidden, NotFound, Refused
+from loket.domain.errors import Forbidden, Invalid, NotFound, Refused
 from loket.domain.exchange import (
     DEFAULT_MAX_DOCUMENT_BYTES,
     MAX_DOCUMENTS_PER_CONTACT,
@@ -22,9 +22,11 @@ from loket.domain.exchange import (
     Document,
 )
 from loket.domain.tickets import Ticket, TicketState
-from loket.services.ports import UnitOfWork
+from loket.services.ports import NoScanner, ScannerUnavailable, UnitOfWork, VirusScanner
 from loket.services.queue import QueueContext, retrying
 
+# Without a configured scanner, uploads are checked by type only.
+NO_SCANNER = NoScanner()
 # A conversation happens while the officer has the contact: in service or briefly on hold.
 _CONVERSATION_STATES = frozenset({TicketState.IN_SERVICE, TicketState.ON_HOLD})
 
@@ -75,13 +77,17 @@ def add_document(
     filename: str | None,
     content: bytes,
     max_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    scanner: VirusScanner = NO_SCANNER,
 ) -> Document:
-    """Store an uploaded document with the contact, checked by its content.
+    """Store an uploaded document with the contact, checked by its content and the scanner.
 
     Errors: ticket.unknown, contact.not_participant, contact.not_in_progress, document.empty,
-    document.too_large, document.type_not_allowed, document.too_many.
+    document.too_large, document.type_not_allowed, document.too_many, document.infected,
+    document.scanner_unavailable (nothing is stored that the scanner could not check).
     """
     now = ctx.clock.now()
+    # Scanned before the transaction: a slow scanner must not hold the contact's row lock.
+    _check_clean(scanner, content)
 
     def attempt() -> Document:
         with ctx.uow() as uow:
@@ -127,13 +133,22 @@ def list_documents(ctx: QueueContext, ticket_id: str, reader: Author) -> list[Do
 
 
 def fetch_document(
-    ctx: QueueContext, ticket_id: str, document_id: str, reader: Author
+    ctx: QueueContext,
+    ticket_id: str,
+    document_id: str,
+    reader: Author,
+    scanner: VirusScanner = NO_SCANNER,
 ) -> DocumentContent:
     """One document with its content; every fetch is an audited download.
 
     Errors: ticket.unknown, document.unknown (also for a document of another contact),
-    contact.not_participant, contact.not_in_progress (citizen).
+    contact.not_participant, contact.not_in_progress (citizen), document.scanner_unavailable
+    (a configured scanner that is down: nothing is served until it answers again).
     """
+    try:
+        scanner.check()
+    except ScannerUnavailable:
+        raise Refused("document.scanner_unavailable") from None
     with ctx.uow() as uow:
         ticket = _ticket_for(uow, ticket_id, reader, writing=False)
         found = uow.exchange.document(document_id)
@@ -144,6 +159,15 @@ def fetch_document(
         _audit(uow, reader, AuditAction.DOWNLOAD, "document", document.id, now, ticket)
         uow.commit()
         return DocumentContent(document=document, content=content)
+
+
+def _check_clean(scanner: VirusScanner, content: bytes) -> None:
+    try:
+        verdict = scanner.scan(content)
+    except ScannerUnavailable:
+        raise Refused("document.scanner_unavailable", field="file") from None
+    if not verdict.is_clean:
+        raise Invalid("document.infected", field="file")
 
 
 def _ticket_for(

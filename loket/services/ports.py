@@ -233,6 +233,34 @@ class InvitationRepository(Protocol):
     def save(self, invitation: Invitation) -> None: ...
 
 
+@dataclass(frozen=True)
+class ScanVerdict:
+    is_clean: bool
+    signature: str | None  # what the scanner found, e.g. "Win.Test.EICAR_HDB-1"
+
+
+class ScannerUnavailable(Exception):
+    """The configured scanner could not say whether content is clean: refuse (fail closed)."""
+
+
+class VirusScanner(Protocol):
+    def scan(self, content: bytes) -> ScanVerdict:
+        """Raises ScannerUnavailable when the scanner cannot be asked."""
+
+    def check(self) -> None:
+        """Raises ScannerUnavailable unless the scanner answers now."""
+
+
+class NoScanner:
+    """No scanner configured: content is checked by type only (the default of a demo)."""
+
+    def scan(self, content: bytes) -> ScanVerdict:
+        return ScanVerdict(is_clean=True, signature=None)
+
+    def check(self) -> None:
+        return None
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""

@@ -216,6 +216,14 @@ MESSAGES: dict[str, tuple[int, str]] = {
         N_("This conversation already has %(maximum)s files. No more can be added."),
     ),
     "document.unknown": (404, N_("This file does not exist.")),
+    "document.infected": (
+        422,
+        N_("This file contains a virus or other harmful content and was not sent."),
+    ),
+    "document.scanner_unavailable": (
+        503,
+        N_("Files cannot be checked for viruses at the moment. Try again in a few minutes."),
+    ),
     "statement.signature_invalid": (
         422,
         N_("The signature could not be read. Please sign again."),

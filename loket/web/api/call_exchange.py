@@ -97,6 +97,7 @@ async def add_document(
             filename=file.filename,
             content=content,
             max_bytes=limit,
+            scanner=container.scanner,
         )
     )
     public = _document_public(document)
@@ -116,7 +117,12 @@ async def fetch_document(request: Request, document_id: str, container: Containe
     """The document itself, as a download that no browser renders in the site's origin."""
     grant, author = await _participant(request, container)
     found = await in_thread(
-        exchange.fetch_document, container.queue, grant.call_id, document_id, author
+        exchange.fetch_document,
+        container.queue,
+        grant.call_id,
+        document_id,
+        author,
+        container.scanner,
     )
     document = found.document
     return Response(

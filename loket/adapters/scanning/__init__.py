@@ -1,0 +1,1 @@
+"""Virus scanners for uploads: clamd over its INSTREAM protocol, or none."""
