@@ -14,6 +14,7 @@ import socketserver
 import struct
 import threading
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -30,7 +31,8 @@ EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
 
 class ClamdPeer(socketserver.BaseRequestHandler):
-    seen: list[int] = []
+    # Chunk lengths the peer received, for the test that checks the framing.
+    seen: ClassVar[list[int]] = []
 
     def handle(self) -> None:
         command = b""
