@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 
@@ -217,11 +218,16 @@ _STAFF_FIELDS = (
     "username", "display_name", "roles", "languages", "services", "status",
     "status_since_at", "ui_language", "is_active",
 )  # fmt: skip
-_SAVE_STAFF = (
-    update(t.staff)
-    .where(t.staff.c.id == bindparam("staff_id"))
-    .values({name: bindparam(f"v_{name}") for name in _STAFF_FIELDS})
-)
+
+
+@functools.cache
+def _save_staff(names: tuple[str, ...]) -> Any:
+    """An UPDATE of these staff columns, built once per set of columns."""
+    return (
+        update(t.staff)
+        .where(t.staff.c.id == bindparam("staff_id"))
+        .values({name: bindparam(f"v_{name}") for name in names})
+    )
 
 
 def _next_sequence(dialect: Any) -> Any:
@@ -395,6 +401,9 @@ class SqlStaffRepository:
         self._conn = conn
         self._tracker = tracker
         self._locks = conn.dialect.name == "postgresql"
+        # What each member looked like when this transaction read them: a save writes only
+        # what changed (mostly an officer's status), not the unique username and the lists.
+        self._loaded: dict[int, dict[str, Any]] = {}
 
     def get(self, staff_id: int) -> StaffMember:
         return self._one(_STAFF_BY_ID, {"staff_id": staff_id})
@@ -405,7 +414,7 @@ class SqlStaffRepository:
 
     def by_username(self, username: str) -> StaffMember | None:
         row = self._conn.execute(select(t.staff).where(t.staff.c.username == username)).first()
-        return None if row is None else self._tracker.track(_staff(row))
+        return None if row is None else self._remember(_staff(row))
 
     def list(self) -> list[StaffMember]:
         rows = self._conn.execute(select(t.staff).order_by(t.staff.c.username))
@@ -424,8 +433,17 @@ class SqlStaffRepository:
         self._tracker.track(member)
 
     def save(self, member: StaffMember) -> None:
-        values = {f"v_{name}": value for name, value in _staff_values(member).items()}
-        self._conn.execute(_SAVE_STAFF, {**values, "staff_id": member.id})
+        current = _staff_values(member)
+        loaded = self._loaded.get(member.id) if member.id is not None else None
+        changed = tuple(
+            name for name in _STAFF_FIELDS if loaded is None or loaded[name] != current[name]
+        )
+        if not changed:
+            return
+        values = {f"v_{name}": current[name] for name in changed}
+        self._conn.execute(_save_staff(changed), {**values, "staff_id": member.id})
+        if member.id is not None:
+            self._loaded[member.id] = current
 
     def credentials(self, staff_id: int) -> Credentials:
         c = t.staff.c
@@ -451,7 +469,12 @@ class SqlStaffRepository:
         row = self._conn.execute(query, parameters).first()
         if row is None:
             raise NotFound("staff.unknown", field="staff")
-        return self._tracker.track(_staff(row))  # type: ignore[no-any-return]
+        return self._remember(_staff(row))
+
+    def _remember(self, member: StaffMember) -> StaffMember:
+        if member.id is not None:
+            self._loaded[member.id] = _staff_values(member)
+        return self._tracker.track(member)  # type: ignore[no-any-return]
 
 
 def _staff_values(member: StaffMember) -> dict[str, Any]:
