@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from loket.domain.exchange import Author, AuthorRole
 from loket.domain.tickets import Outcome
 from loket.services import calls as call_service
-from loket.services import queue
+from loket.services import exchange, queue
 from tests.conftest import World, add_officer
 from tests.integration.test_call_signalling import client, join, next_of, served, video_ticket
 from tests.unit.test_exchange import JPEG, PDF
@@ -39,7 +40,14 @@ def test_chat_reaches_the_other_side_live_and_is_kept(client: TestClient, world:
     finally:
         context.__exit__(None, None, None)
     answer = client.post(f"{API}/messages", json={"text": "Ja"}, headers=bearer(officer_token))
-    assert answer.json()["name"] == "An"
+    # The officer's name is kept with the contact, but not sent to the citizen's browser.
+    assert "name" not in answer.json() and "An" not in answer.text
+    officer_author = Author(AuthorRole.OFFICER, "An", staff_id=officer)
+    kept_names = [
+        m.author.name
+        for m in exchange.read_messages(world.container.queue, ticket.id, officer_author)
+    ]
+    assert kept_names == ["citizen", "An"]
     kept = client.get(f"{API}/messages", headers=bearer(citizen)).json()
     assert [(m["role"], m["text"]) for m in kept] == [
         ("citizen", "Hallo, hoort u mij?"),

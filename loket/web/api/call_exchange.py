@@ -37,10 +37,11 @@ class ChatMessageCreate(Strict):
     text: str = Field(min_length=1, max_length=4000)
 
 
+# The author by role only: the officer's and interpreter's names stay in the contact's record
+# (for the police), not in what the citizen's browser receives.
 class ChatMessagePublic(BaseModel):
     id: str
     role: str
-    name: str
     text: str
     at: datetime
 
@@ -48,7 +49,6 @@ class ChatMessagePublic(BaseModel):
 class DocumentPublic(BaseModel):
     id: str
     role: str
-    name: str
     filename: str
     content_type: str
     size: int
@@ -182,7 +182,6 @@ def _message_public(message: ChatMessage) -> ChatMessagePublic:
     return ChatMessagePublic(
         id=message.id,
         role=message.author.role.value,
-        name=message.author.name,
         text=message.text,
         at=message.at,
     )
@@ -192,7 +191,6 @@ def _document_public(document: Document) -> DocumentPublic:
     return DocumentPublic(
         id=document.id,
         role=document.author.role.value,
-        name=document.author.name,
         filename=document.filename,
         content_type=document.content_type.value,
         size=document.size,
