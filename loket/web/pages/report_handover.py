@@ -116,6 +116,7 @@ def acknowledgement_code(
         return citizen._expired_form(request, location, session, f"{base}/report/done")
     if session.draft_id is None:
         raise DomainError("report.unknown")
+    check_rate(request)
     code = handover_service.issue_download_code(container.handover, session.draft_id)
     url = f"{str(request.base_url).rstrip('/')}/acknowledgement/{code}"
     language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
@@ -132,6 +133,13 @@ def acknowledgement_code(
         qr=citizen._qr(url),
         download_url=f"{str(request.base_url).rstrip('/')}/acknowledgement",
     )
+
+
+def check_rate(request: Request) -> None:
+    """The public rate limit per address: codes are guessable, and e-mails cost, only in bulk."""
+    allowed, retry_after = request.app.state.ticket_limiter.allow(client_address(request))
+    if not allowed:
+        raise DomainError("request.rate_limited", retry_after=retry_after)
 
 
 def pdf_response(pdf: bytes, filename: str) -> Response:
@@ -171,11 +179,8 @@ def redeem(
         return _redeem_page(
             request, container, code=code, error=DomainError("request.expired_form")
         )
-    # Codes are guessable only by many tries: the public rate limit applies per address.
-    allowed, retry_after = request.app.state.ticket_limiter.allow(client_address(request))
     try:
-        if not allowed:
-            raise DomainError("request.rate_limited", retry_after=retry_after)
+        check_rate(request)
         report, pdf = handover_service.redeem_download_code(container.handover, code)
     except DomainError as error:
         return _redeem_page(request, container, code=code, error=error)

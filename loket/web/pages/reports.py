@@ -403,9 +403,10 @@ def _email(
         return _lost(request, container, location, session, mode)
     address = _field(submitted, "email")[:254]
     try:
+        handover_pages.check_rate(request)
         handover_service.email_acknowledgement(container.handover, session.draft_id, address)
     except DomainError as error:
-        if error.code != "email.invalid":
+        if error.code not in ("email.invalid", "request.rate_limited"):
             raise
         return _done(request, container, location, mode, error=error, email=address)
     return _done(request, container, location, mode, sent=True)
