@@ -59,7 +59,7 @@ def submit_report(
     """Submit a draft and, for a report, sign and store its statement, exactly once.
 
     A tip needs no confirmation. A report without one is refused before it is submitted
-    (statement.confirmation_required). A second submit (double click, reload, a race) returns
+    (statement.not_signed). A second submit (double click, reload, a race) returns
     the report and the statement of the first. Errors: those of submit_draft.
     """
     rctx = ctx.reports
@@ -69,7 +69,7 @@ def submit_report(
     if form.kind == "tip":
         return Submission(report_service.submit_draft(rctx, draft_id), None)
     if not draft.is_submitted and confirmation is None:
-        raise Invalid("statement.confirmation_required", field="confirmation")
+        raise Invalid("statement.not_signed", field="signature")
     report = report_service.submit_draft(rctx, draft_id)
     with rctx.uow(read_only=True) as uow:
         stored = uow.handover.statement_for(report.id)

@@ -292,6 +292,10 @@ MESSAGES: dict[str, tuple[int, str]] = {
         N_("This code has already been used. Ask the police for a new copy, with your reference."),
     ),
     "email.invalid": (422, N_("Enter an e-mail address like name@example.org.")),
+    "statement.not_signed": (
+        422,
+        N_("Sign the statement in the box, or tick the box below it and type your full name."),
+    ),
     "statement.typed_confirmation_incomplete": (
         422,
         N_("Tick the box and type your full name, or sign in the box above."),

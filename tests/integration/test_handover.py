@@ -94,7 +94,7 @@ def test_a_report_without_a_confirmation_is_not_submitted(world: World) -> None:
     fill(world, draft_id, BICYCLE)
     with pytest.raises(DomainError) as raised:
         svc.submit_report(world.container.handover, draft_id, None)
-    assert raised.value.code == "statement.confirmation_required"
+    assert raised.value.code == "statement.not_signed"
     assert count(world, t.reports) == 0
 
 

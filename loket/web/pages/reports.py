@@ -383,7 +383,7 @@ def _done(
         status_code=status,
         error=message,
         email=email,
-        sent=sent,
+        sent=sent or request.query_params.get("sent") == "1",
         form_title=form.title.in_language(language),
         is_tip=form.kind == "tip",
         reference=report.reference,
@@ -409,7 +409,8 @@ def _email(
         if error.code not in ("email.invalid", "request.rate_limited"):
             raise
         return _done(request, container, location, mode, error=error, email=address)
-    return _done(request, container, location, mode, sent=True)
+    # After the post a redirect, so a reload does not send the e-mail again.
+    return RedirectResponse(f"{base}/report/done?sent=1", status_code=303)
 
 
 def _code(
