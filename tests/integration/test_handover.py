@@ -204,3 +204,14 @@ def test_officers_list_reports_and_the_statement_download_is_audited(world: Worl
         rows = conn.execute(select(a.actor, a.action, a.subject_type, a.subject_id)).all()
     assert ("staff:7", "download", "statement", result.report.reference) in rows
     assert ("staff:7", "search", "report", "*") in rows
+
+
+def test_the_statement_of_an_english_report_holds_the_dutch_text_and_the_english_one(
+    world: World,
+) -> None:
+    _, result = submitted(world, language="en")
+    pdf = svc.download_statement(world.container.handover, result.report.reference, actor="s")
+    text = flat(" ".join(pages_text(pdf)))
+    assert "Wanneer is uw fiets gestolen?" in text
+    assert "When was your bicycle stolen?" in text
+    assert text.index("Wanneer is uw fiets gestolen?") < text.index("When was your bicycle stolen?")
