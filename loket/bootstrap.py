@@ -18,6 +18,7 @@ from loket.adapters.forms import load_forms
 from loket.adapters.notify.outbox import OutboxNotifier
 from loket.adapters.secret_files import read_or_create
 from loket.adapters.security import Argon2Hasher, Totp
+from loket.adapters.signing.acknowledgement import ReportLabAcknowledgements
 from loket.adapters.signing.pades import ConfiguredSigner
 from loket.adapters.signing.render import ReportLabRenderer
 from loket.adapters.vault import Vault, load_vault
@@ -26,6 +27,7 @@ from loket.domain.callbacks import CallbackPolicy
 from loket.domain.tickets import QueuePolicy
 from loket.services.callbacks import CallbackContext
 from loket.services.calls import CallBoard, CallContext, IceConfig
+from loket.services.handover import HandoverContext
 from loket.services.ports import Clock, NoScanner, Notifier, PasswordHasher, VirusScanner
 from loket.services.queue import QueueContext
 from loket.services.reports import ReportContext
@@ -51,6 +53,7 @@ class Container:
     call_relay: InProcessRelay
     call_board: CallBoard
     reports: ReportContext
+    handover: HandoverContext
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -92,6 +95,7 @@ def build(
         service_lease=timedelta(seconds=settings.service_lease_seconds),
     )
     totp = Totp()
+    notifier = notifier or _notifier(settings, engine, clock)
     callbacks = CallbackContext(
         uow=uow,
         clock=clock,
@@ -101,12 +105,22 @@ def build(
             days_ahead=settings.callback_days_ahead,
             capacity=settings.callback_slot_capacity,
         ),
-        notifier=notifier or _notifier(settings, engine, clock),
+        notifier=notifier,
         public_url=settings.effective_public_url,
     )
     secret_key = load_secret_key(settings)
     queue = QueueContext(uow=uow, clock=clock, policy=policy)
     board = CallBoard(clock.now)
+    statements = StatementContext(
+        uow=uow, clock=clock, renderer=ReportLabRenderer(), signer=ConfiguredSigner(settings)
+    )
+    # A bad form file stops the start here, with the file and the fault in the message.
+    reports = ReportContext(
+        uow=uow,
+        clock=clock,
+        forms=load_forms(settings.forms_dir),
+        max_upload_bytes=settings.max_document_bytes,
+    )
     return Container(
         settings=settings,
         secret_key=secret_key,
@@ -119,20 +133,19 @@ def build(
         ),
         totp=totp,
         callbacks=callbacks,
-        statements=StatementContext(
-            uow=uow, clock=clock, renderer=ReportLabRenderer(), signer=ConfiguredSigner(settings)
-        ),
+        statements=statements,
         vault=vault,
         scanner=_scanner(settings),
         calls=_calls(settings, queue, secret_key),
         call_relay=_call_relay(settings, board),
         call_board=board,
-        # A bad form file stops the start here, with the file and the fault in the message.
-        reports=ReportContext(
-            uow=uow,
-            clock=clock,
-            forms=load_forms(settings.forms_dir),
-            max_upload_bytes=settings.max_document_bytes,
+        reports=reports,
+        handover=HandoverContext(
+            reports=reports,
+            statements=statements,
+            acknowledgements=ReportLabAcknowledgements(),
+            notifier=notifier,
+            public_url=settings.effective_public_url,
         ),
     )
 

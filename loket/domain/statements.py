@@ -105,27 +105,36 @@ class Place:
 
 @dataclass(frozen=True)
 class Confirmation:
-    """How the citizen confirmed the text: a drawn signature, or an identity verified online.
+    """How the citizen confirmed the text: a drawn signature, an identity verified online, or
+    (for those who cannot draw: keyboard and screen-reader users) a ticked declaration with
+    their full name typed.
 
-    Exactly one of the two. The drawn signature is a PNG from the signature pad, recognised by
+    Exactly one of the three. The drawn signature is a PNG from the signature pad, recognised by
     its content (header and size), never by what the browser said it was.
     """
 
     signature_png: bytes | None = None
     verified_identity: str | None = None
+    typed_name: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.signature_png is None) == (self.verified_identity is None):
+        given = [self.signature_png, self.verified_identity, self.typed_name]
+        if sum(value is not None for value in given) != 1:
             raise Invalid("statement.confirmation_required", field="confirmation")
         if self.signature_png is not None:
             check_signature_png(self.signature_png)
         if self.verified_identity is not None:
             text = _clean(self.verified_identity, "confirmation", MAX_CONFIRMATION_LENGTH)
             object.__setattr__(self, "verified_identity", text)
+        if self.typed_name is not None:
+            name = _clean(self.typed_name, "typed_name", MAX_LABEL_LENGTH)
+            object.__setattr__(self, "typed_name", name)
 
     @property
     def kind(self) -> str:
-        return "drawn_signature" if self.signature_png is not None else "verified_identity"
+        if self.signature_png is not None:
+            return "drawn_signature"
+        return "typed_name" if self.typed_name is not None else "verified_identity"
 
 
 def check_signature_png(content: bytes) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from typing import Protocol
 from loket.domain.audit import AuditRecord
 from loket.domain.callbacks import Callback
 from loket.domain.exchange import ChatMessage, Document
+from loket.domain.handover import Acknowledgement, DownloadCode, StoredStatement
 from loket.domain.help import HelpRequest
 from loket.domain.invitations import Invitation
 from loket.domain.locations import Location
@@ -261,6 +262,28 @@ class NoScanner:
         return None
 
 
+class HandoverRepository(Protocol):
+    """Signed statements of reports (sealed at rest) and acknowledgement download codes."""
+
+    def add_statement(self, stored: StoredStatement, document: bytes) -> None:
+        """Store a signed statement; ConcurrentUpdate if the report has this version already."""
+
+    def statement_for(self, report_id: str) -> StoredStatement | None:
+        """The report's latest statement, if any."""
+
+    def statement_document(self, statement_id: str) -> bytes:
+        """The signed PDF, opened from the vault; NotFound("statement.unknown")."""
+
+    def add_code(self, code: DownloadCode) -> None: ...
+
+    def code_by_hash(self, code_hash: str, *, for_update: bool = False) -> DownloadCode | None: ...
+
+    def save_code(self, code: DownloadCode) -> None: ...
+
+    def submitted_reports(self, limit: int) -> list[Report]:
+        """Reports (not tips) newest first."""
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -278,6 +301,7 @@ class UnitOfWork(Protocol):
     callbacks: CallbackRepository
     reports: ReportRepository
     invitations: InvitationRepository
+    handover: HandoverRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -366,6 +390,11 @@ class StatementRenderer(Protocol):
 class StatementSigner(Protocol):
     def sign(self, pdf: bytes) -> bytes:
         """The PDF with the service's PAdES signature over the whole document."""
+
+
+class AcknowledgementRenderer(Protocol):
+    def render(self, acknowledgement: Acknowledgement) -> bytes:
+        """The acknowledgement with the victim's rights as a PDF in the citizen's language."""
 
 
 class TokenSigner(Protocol):

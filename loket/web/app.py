@@ -37,6 +37,7 @@ from loket.web.pages import (
     interpreters,
     officer,
     render,
+    report_handover,
     screen,
     staff_auth,
     supervisor,
@@ -167,8 +168,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(call_signalling.router)
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
     pages_in_order = (
-        callback_pages, report_pages, citizen, screen, staff_auth, officer, supervisor, host,
-        admin, calls, interpreters,
+        callback_pages, report_pages, report_handover, citizen, screen, staff_auth, officer,
+        supervisor, host, admin, calls, interpreters,
     )  # fmt: skip
     for pages in pages_in_order:
         app.include_router(pages.router)

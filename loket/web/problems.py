@@ -289,6 +289,29 @@ MESSAGES: dict[str, tuple[int, str]] = {
         N_("This code is not valid or has expired. Check the code, or start again."),
     ),
     "report.unknown": (404, N_("This report does not exist.")),
+    "statement.unknown": (404, N_("This report has no signed statement.")),
+    "statement.changed": (409, N_("This statement was stored at the same time. Please reload.")),
+    "download.invalid": (
+        404,
+        N_("This code is not known. Check the code on your acknowledgement screen or e-mail."),
+    ),
+    "download.expired": (
+        410,
+        N_("This code has expired: it was valid for 24 hours. Ask the police for a new copy."),
+    ),
+    "download.used": (
+        410,
+        N_("This code has already been used. Ask the police for a new copy, with your reference."),
+    ),
+    "email.invalid": (422, N_("Enter an e-mail address like name@example.org.")),
+    "statement.not_signed": (
+        422,
+        N_("Sign the statement in the box, or tick the box below it and type your full name."),
+    ),
+    "statement.typed_confirmation_incomplete": (
+        422,
+        N_("Tick the box and type your full name, or sign in the box above."),
+    ),
     "report.changed": (409, N_("This report was changed at the same time. Please try again.")),
     "report.needs_officer": (
         409,

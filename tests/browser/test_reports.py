@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from loket.services import handover as handover_service
 from loket.services import reports as report_service
 from tests.browser.conftest import LiveServer, assert_accessible
+from tests.browser.test_handover import downloaded
 
 KIOSK = "utrecht-stationsplein"  # NL: bicycle theft is self-service
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -34,6 +36,32 @@ def open_desk(page: Any, live: LiveServer, where: str, language: str) -> str:
         base = ""
     expect(page.locator("html")).to_have_attribute("lang", language)
     return base
+
+
+def draw_signature(page: Any) -> None:
+    """Sign on the pad with the mouse: a few strokes across the canvas."""
+    pad = page.locator("#signature-canvas")
+    expect(pad).to_be_visible()
+    pad.scroll_into_view_if_needed()  # the mouse draws only inside the viewport
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    for step in range(1, 12):
+        x = box["x"] + 20 + step * box["width"] / 14
+        y = box["y"] + box["height"] * (0.3 if step % 2 else 0.7)
+        page.mouse.move(x, y, steps=4)
+    page.mouse.up()
+    expect(page.locator("#signature")).to_have_value(re.compile(r"^data:image/png;base64,"))
+
+
+def confirm_by_keyboard(page: Any, name: str) -> None:
+    """The alternative to drawing, by keyboard only: tick the box, type the name."""
+    page.focus("#confirm")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.type(name)
+    expect(page.locator("#confirm")).to_be_checked()
+    expect(page.locator("#full-name")).to_have_value(name)
 
 
 def go_on(page: Any, check: bool) -> None:
@@ -98,12 +126,30 @@ def test_a_bicycle_theft_is_reported_from_start_to_reference(
     expect(citizen.locator("#answer-bicycle .answer-text")).to_contain_text("GZ 123456")
     if check:
         assert_accessible(citizen)
+    if where == "home":
+        draw_signature(citizen)
+    else:
+        confirm_by_keyboard(citizen, "Anna de Vries")
     citizen.click("#send")
     citizen.wait_for_url(f"**{base}/report/done")
     expect(citizen.locator("#reference")).to_have_text(re.compile(r"^AG-[2-9A-Z]{8}$"))
     if check:
         assert_accessible(citizen)
     reference = citizen.locator("#reference").inner_text()
+    if where == "home":
+        pdf = downloaded(citizen, "#acknowledgement-download", tmp_path)
+        assert pdf.startswith(b"%PDF-")
+    else:
+        expect(citizen.locator("#acknowledgement-download")).to_have_count(0)
+        citizen.click("#acknowledgement-code")
+        expect(citizen.locator("#acknowledgement-qr svg")).to_be_visible()
+        expect(citizen.locator("#acknowledgement-code-text")).to_have_text(
+            re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}$")
+        )
+        if check:
+            assert_accessible(citizen)
+    statement = handover_service.statement_of(live_server.container.handover, reference)
+    assert statement is not None
     report = report_service.read_report(live_server.container.reports, reference, actor="test")
     assert report.answers["bicycle"] == [
         {"brand": "Gazelle", "colour": "black", "frame_number": "GZ 123456"}

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -388,4 +389,33 @@ call_invitations = Table(
     Column("revoked_at", UtcDateTime),
     Index("ix_call_invitations_ticket", "ticket_id"),
     Index("ix_call_invitations_staff", "staff_id"),
+)
+
+# A report's signed statement (loket/domain/handover.py): the PDF sealed with the vault, bound
+# to its row id; a correction is a new row with the next version.
+statements = Table(
+    "statements",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("report_id", String(32), ForeignKey("reports.id"), nullable=False),
+    Column("reference", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    # One statement per version of a report: a double submit cannot sign twice.
+    UniqueConstraint("report_id", "version", name="uq_statements_report_version"),
+)
+
+# One-time codes to fetch a report's acknowledgement; only the hash of a code is stored.
+acknowledgement_codes = Table(
+    "acknowledgement_codes",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("report_id", String(32), ForeignKey("reports.id"), nullable=False),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("uses_left", Integer, nullable=False),
+    Index("ix_acknowledgement_codes_expires", "expires_at"),
 )

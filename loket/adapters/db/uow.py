@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from loket.adapters.db import schema as t
 from loket.adapters.db.callback_repository import SqlCallbackRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
+from loket.adapters.db.handover_repository import SqlHandoverRepository
 from loket.adapters.db.help_repository import SqlHelpRequestRepository
 from loket.adapters.db.invitation_repository import SqlInvitationRepository
 from loket.adapters.db.report_repository import SqlReportRepository
@@ -73,6 +74,7 @@ class SqlUnitOfWork:
         self.callbacks = SqlCallbackRepository(conn, self._tracker)
         self.reports = SqlReportRepository(conn, self._vault)
         self.invitations = SqlInvitationRepository(conn)
+        self.handover = SqlHandoverRepository(conn, self._vault)
         return self
 
     def __exit__(

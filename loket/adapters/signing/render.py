@@ -251,6 +251,18 @@ class _Part:
         _ = self._
         s = self.styles
         confirmation = self.statement.confirmation
+        if confirmation.typed_name is not None:
+            return [
+                *self.paragraphs(
+                    _(
+                        "The citizen read this statement, declared it true and typed their full"
+                        " name instead of drawing a signature:"
+                    ),
+                    s.body,
+                    _TEXT_WIDTH,
+                ),
+                *self.paragraphs(confirmation.typed_name, s.body, _TEXT_WIDTH),
+            ]
         if confirmation.signature_png is None:
             return [
                 *self.paragraphs(
@@ -293,6 +305,24 @@ def _footer(statement: Statement) -> Callable[[Canvas, SimpleDocTemplate], None]
     return draw
 
 
+def a4_document(buffer: io.BytesIO, title: str, language: str) -> SimpleDocTemplate:
+    """An A4 document with the statement's margins and metadata."""
+    return SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=_MARGIN,
+        bottomMargin=_MARGIN,
+        title=title,
+        author="Loket",
+        creator="Loket",
+        lang=language,
+        # The same document renders to the same bytes: no time stamp or random file id.
+        invariant=True,
+    )
+
+
 class ReportLabRenderer:
     """Renders statements with ReportLab; implements services.ports.StatementRenderer."""
 
@@ -302,20 +332,8 @@ class ReportLabRenderer:
     def render(self, statement: Statement) -> bytes:
         register_fonts(self.font_dir)
         buffer = io.BytesIO()
-        document = SimpleDocTemplate(
-            buffer,
-            pagesize=A4,
-            leftMargin=_MARGIN,
-            rightMargin=_MARGIN,
-            topMargin=_MARGIN,
-            bottomMargin=_MARGIN,
-            title=f"{statement.case_reference} v{statement.version}",
-            author="Loket",
-            creator="Loket",
-            lang=statement.dutch.language,
-            # The same statement renders to the same bytes: no time stamp or random file id.
-            invariant=True,
-        )
+        title = f"{statement.case_reference} v{statement.version}"
+        document = a4_document(buffer, title, statement.dutch.language)
         story = _Part(statement, statement.dutch).flowables(translated=False)
         if statement.translation is not None:
             story.append(PageBreak())

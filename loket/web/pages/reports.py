@@ -30,11 +30,12 @@ from loket.domain.forms import (
 )
 from loket.domain.locations import Location, LocationKind
 from loket.domain.reports import Route
+from loket.services import handover as handover_service
 from loket.services import locations as location_service
 from loket.services import reports as report_service
 from loket.web.deps import ContainerDep, client_address
 from loket.web.pages import citizen
-from loket.web.problems import MESSAGES
+from loket.web.pages import report_handover as handover_pages
 from loket.web.sessions import (
     CitizenSession,
     citizen_session,
@@ -190,11 +191,7 @@ def _question(
     value = _display_value(
         question, entered["value"] if error is not None else progress.draft.answers.get(question_id)
     )
-    status = 200
-    message = None
-    if error is not None:
-        status, template = MESSAGES.get(error.code, (422, error.code))
-        message = (template, error.params)
+    status, message = handover_pages.shown_error(error)
     previous = progress.previous(question_id)
     action = f"{base}/report/q/{question_id}"
     if question.type is QuestionType.FILE:
@@ -284,7 +281,15 @@ def _answer(
     return RedirectResponse(f"{base}/report/q/{following.id}", status_code=303)
 
 
-def _check(request: Request, container: ContainerDep, location: Location, mode: str) -> Response:
+def _check(
+    request: Request,
+    container: ContainerDep,
+    location: Location,
+    mode: str,
+    *,
+    error: DomainError | None = None,
+    submitted: Submitted | None = None,
+) -> Response:
     session = citizen_session(request)
     base = citizen._base_path(location, mode)
     progress = _progress(container, session)
@@ -298,6 +303,7 @@ def _check(request: Request, container: ContainerDep, location: Location, mode: 
         (q.id, q.label.in_language(language), answer_text(q, answers.get(q.id), language))
         for q in progress.questions
     ]
+    status, message = handover_pages.shown_error(error)
     return citizen._page(
         request,
         container,
@@ -306,6 +312,10 @@ def _check(request: Request, container: ContainerDep, location: Location, mode: 
         location,
         session,
         mode=mode,
+        status_code=status,
+        error=message,
+        typed_name=submitted.get("full_name")[:200] if submitted else "",
+        confirmed=bool(submitted and submitted.get("confirm")),
         form_title=progress.form.title.in_language(language),
         is_tip=progress.form.kind == "tip",
         rows=rows,
@@ -325,8 +335,12 @@ def _submit(
     if session.draft_id is None:
         return _lost(request, container, location, session, mode)
     try:
-        report_service.submit_draft(container.reports, session.draft_id)
+        confirmation = handover_pages.confirmation_from(form)
+        handover_service.submit_report(container.handover, session.draft_id, confirmation)
     except DomainError as error:
+        if error.code.startswith("statement."):
+            # Not signed (or not readable): the check page again, with what was entered.
+            return _check(request, container, location, mode, error=error, submitted=form)
         if error.code == "report.needs_officer":
             return RedirectResponse(f"{base}/report/officer", status_code=303)
         if error.code == "draft.incomplete":
@@ -337,7 +351,16 @@ def _submit(
     return RedirectResponse(f"{base}/report/done", status_code=303)
 
 
-def _done(request: Request, container: ContainerDep, location: Location, mode: str) -> Response:
+def _done(
+    request: Request,
+    container: ContainerDep,
+    location: Location,
+    mode: str,
+    *,
+    error: DomainError | None = None,
+    email: str = "",
+    sent: bool = False,
+) -> Response:
     session = citizen_session(request)
     base = citizen._base_path(location, mode)
     if session.draft_id is None:
@@ -348,6 +371,7 @@ def _done(request: Request, container: ContainerDep, location: Location, mode: s
         return _lost(request, container, location, session, mode)
     form = report_service.get_form(container.reports, report.form_code)
     language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    status, message = handover_pages.shown_error(error)
     return citizen._page(
         request,
         container,
@@ -356,10 +380,37 @@ def _done(request: Request, container: ContainerDep, location: Location, mode: s
         location,
         session,
         mode=mode,
+        status_code=status,
+        error=message,
+        email=email,
+        sent=sent or request.query_params.get("sent") == "1",
         form_title=form.title.in_language(language),
         is_tip=form.kind == "tip",
         reference=report.reference,
+        **handover_pages.done_context(container, report),
     )
+
+
+def _email(
+    request: Request, container: ContainerDep, location: Location, mode: str, submitted: Submitted
+) -> Response:
+    """Send the acknowledgement's link to an address the citizen gives (optional)."""
+    session = citizen_session(request)
+    base = citizen._base_path(location, mode)
+    if not csrf_is_valid(request, session.id, _field(submitted, "csrf_token")):
+        return citizen._expired_form(request, location, session, f"{base}/report/done")
+    if session.draft_id is None:
+        return _lost(request, container, location, session, mode)
+    address = _field(submitted, "email")[:254]
+    try:
+        handover_pages.check_rate(request)
+        handover_service.email_acknowledgement(container.handover, session.draft_id, address)
+    except DomainError as error:
+        if error.code not in ("email.invalid", "request.rate_limited"):
+            raise
+        return _done(request, container, location, mode, error=error, email=address)
+    # After the post a redirect, so a reload does not send the e-mail again.
+    return RedirectResponse(f"{base}/report/done?sent=1", status_code=303)
 
 
 def _code(
@@ -403,11 +454,7 @@ def _resume_page(
 ) -> Response:
     session = citizen_session(request)
     language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
-    status = 200
-    message = None
-    if error is not None:
-        status, template = MESSAGES.get(error.code, (422, error.code))
-        message = (template, error.params)
+    status, message = handover_pages.shown_error(error)
     return citizen._page(
         request,
         container,
@@ -591,6 +638,9 @@ _route("GET", "/report/check", _check)
 _route("POST", "/report/submit", _submit)
 _route("GET", "/report/done", _done)
 _route("POST", "/report/code", _code)
+_route("GET", "/report/acknowledgement.pdf", handover_pages.acknowledgement_download)
+_route("POST", "/report/acknowledgement/email", _email)
+_route("POST", "/report/acknowledgement/code", handover_pages.acknowledgement_code)
 _route("GET", "/report/resume", _resume_page)
 _route("POST", "/report/resume", _resume)
 _route("GET", "/report/officer", _officer)
