@@ -76,7 +76,7 @@ def serve(
     click.echo(f"  Kiosk (a desk)      {base}/kiosk/houthalen-helchteren   (any desk's slug)")
     click.echo(f"  Info screen         {base}/screen/houthalen-helchteren")
     click.echo(f"  Staff sign-in       {base}/staff/sign-in")
-    click.echo("    then /officer, /supervisor, /host, /admin by role")
+    click.echo("    then /officer (and /officer/reports), /supervisor, /host, /interpreter, /admin by role")
     click.echo(f"  API documentation   {base}/docs")
     click.echo(f"  OpenAPI             {base}/openapi.json")
     click.echo(f"  Health / readiness  {base}/healthz  {base}/readyz")
