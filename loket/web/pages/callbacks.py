@@ -222,7 +222,7 @@ def _booking_entry(
     session = citizen_session(request)
     if not location.offers(callback_service.SERVICE_CODE) or not location.is_active:
         raise DomainError("location.service_not_offered")
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     office = callback_service.back_office(container.callbacks)
     form = BookingForm(
         language=language if language in office.languages else "",
@@ -282,7 +282,7 @@ def _booking_page(
     mode: str,
     error: DomainError | None = None,
 ) -> Response:
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     office = callback_service.back_office(container.callbacks)
     slots = callback_service.available_slots(container.callbacks)
     days = _days(slots, office)
@@ -329,7 +329,7 @@ def _booked_page(
 ) -> Response:
     callback = _callback(container, callback_id)
     session = citizen_session(request)
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     office = callback_service.back_office(container.callbacks)
     local = callback.due_at.astimezone(office.zone)
     locale = citizen._DATE_LOCALES.get(language, language)

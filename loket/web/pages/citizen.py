@@ -262,7 +262,7 @@ def ticket_status_fragment(request: Request, ticket_id: str, container: Containe
     found = _status(container, ticket_id)
     location = location_service.get_location(container.queue, found.location_slug)
     session = citizen_session(request)
-    language = _chosen_language(request, session) or _visitor_language(request)
+    language = page_language(request, session)
     mode = request.query_params.get("mode", "phone")
     return render(
         request,
@@ -311,7 +311,7 @@ def _take_ticket(
     base = _base_path(location, mode)
     if not csrf_is_valid(request, session.id, form.csrf):
         return _expired_form(request, location, session, base or "/")
-    ui_language = _chosen_language(request, session) or _visitor_language(request)
+    ui_language = page_language(request, session)
     language = form.language or (ui_language if ui_language in location.languages else "")
     if not language:
         # The officers here do not speak the screen's language: ask which one to speak.
@@ -379,7 +379,7 @@ def _home_page(
     *,
     mode: str,
 ) -> Response:
-    language = _chosen_language(request, session) or _visitor_language(request)
+    language = page_language(request, session)
     offered = _offered(location, mode)
     tiles = [
         tile
@@ -413,7 +413,7 @@ def _service_page(
     tile = _TILES.get(key)
     if tile is None:
         raise DomainError("request.not_found")
-    language = _chosen_language(request, session) or _visitor_language(request)
+    language = page_language(request, session)
     offered = _offered(location, mode)
     services = [service for service in offered if service.kind in tile.kinds]
     if tile.kinds and not services:
@@ -474,7 +474,7 @@ def _ask_language_page(
     mode: str,
     error: tuple[str, str] | None,
 ) -> Response:
-    language = _chosen_language(request, session) or _visitor_language(request)
+    language = page_language(request, session)
     message: tuple[str, dict[str, Any]] | None = None
     status = 200
     if error is not None:
@@ -503,7 +503,7 @@ def _closed_page(
     *,
     mode: str = "kiosk",
 ) -> Response:
-    language = _chosen_language(request, session) or _visitor_language(request)
+    language = page_language(request, session)
     now = container.queue.clock.now()
     next_opening = location.next_opening_after(now) if location.is_active else None
     open_elsewhere = [
@@ -550,7 +550,7 @@ def _ticket_page(
     mode: str,
 ) -> Response:
     found = _status(container, ticket_id)
-    language = _chosen_language(request, session) or _visitor_language(request)
+    language = page_language(request, session)
     follow_url = f"{str(request.base_url).rstrip('/')}/t/{ticket_id}?lang={language}"
     return _page(
         request,
@@ -601,7 +601,7 @@ def _status_context(
 def _expired_form(
     request: Request, location: Location, session: CitizenSession, back: str
 ) -> Response:
-    language = _chosen_language(request, session) or _visitor_language(request)
+    language = page_language(request, session)
     status, message = MESSAGES["request.expired_form"]
     mode = "kiosk" if back.startswith("/kiosk/") else "home"
     response = render(
@@ -765,6 +765,7 @@ def check_ticket_id(ticket_id: str) -> None:
 
 
 def page_language(request: Request, session: CitizenSession) -> str:
+    """The language of a citizen's page: their choice, else what their browser asks for."""
     return _chosen_language(request, session) or _visitor_language(request)
 
 

@@ -119,7 +119,7 @@ def acknowledgement_code(
     check_rate(request)
     code = handover_service.issue_download_code(container.handover, session.draft_id)
     url = f"{str(request.base_url).rstrip('/')}/acknowledgement/{code}"
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     # Shown once, in this response only; the kiosk forgets it at the idle reset.
     return citizen._page(
         request,
@@ -192,7 +192,7 @@ def _redeem_page(
 ) -> Response:
     session = citizen_session(request)
     location = location_service.get_location(container.queue, citizen.ONLINE_DESK)
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     status, message = shown_error(error)
     return citizen._page(
         request,

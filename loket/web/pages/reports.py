@@ -137,7 +137,7 @@ def _start(
         return citizen._expired_form(request, location, session, base or "/")
     if not _FORM_CODE.match(code):
         raise DomainError("form.unknown")
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     try:
         progress = report_service.start_draft(
             container.reports,
@@ -187,7 +187,7 @@ def _question(
         return RedirectResponse(_next_path(base, progress), status_code=303)
     if error is None and progress.draft.step != question_id:
         progress = report_service.go_to(container.reports, progress.draft.id, question_id)
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     value = _display_value(
         question, entered["value"] if error is not None else progress.draft.answers.get(question_id)
     )
@@ -297,7 +297,7 @@ def _check(
         return _lost(request, container, location, session, mode)
     if progress.next_question is not None:
         return RedirectResponse(_next_path(base, progress), status_code=303)
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     answers = progress.draft.answers
     rows = [
         (q.id, q.label.in_language(language), answer_text(q, answers.get(q.id), language))
@@ -370,7 +370,7 @@ def _done(
     except DomainError:
         return _lost(request, container, location, session, mode)
     form = report_service.get_form(container.reports, report.form_code)
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     status, message = handover_pages.shown_error(error)
     return citizen._page(
         request,
@@ -426,7 +426,7 @@ def _code(
     if session.draft_id is None:
         return _lost(request, container, location, session, mode)
     code = report_service.issue_resume_code(container.reports, session.draft_id)
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     hours = int(container.reports.policy.resume_lifetime.total_seconds() // 3600)
     # The code is shown once, in this response only: it is not in any address or log.
     return citizen._page(
@@ -453,7 +453,7 @@ def _resume_page(
     typed: str = "",
 ) -> Response:
     session = citizen_session(request)
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     status, message = handover_pages.shown_error(error)
     return citizen._page(
         request,
@@ -492,7 +492,7 @@ def _resume(
 
 def _officer(request: Request, container: ContainerDep, location: Location, mode: str) -> Response:
     session = citizen_session(request)
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     offered = {service.code: service for service in citizen._offered(location, mode)}
     talk = offered.get("contact.video")
     return citizen._page(
@@ -551,7 +551,7 @@ def _lost(
     mode: str,
 ) -> Response:
     """No draft in this browser (expired, wiped, or never started): say so, offer a new start."""
-    language = citizen._chosen_language(request, session) or citizen._visitor_language(request)
+    language = citizen.page_language(request, session)
     return citizen._page(
         request,
         container,
