@@ -248,6 +248,7 @@ def test_a_weak_connection_falls_back_to_sound_only_and_the_other_side_is_told(
         )
     # Loss cannot be staged on loopback: the citizen's page judges two measured-looking
     # samples of a weak line, as its quality timer would every five seconds.
+    heard_before = wait_for_media(page)["audioBytes"]
     weak = "{loss_percent: 25, bitrate_kbps: 40, rtt_ms: 400}"
     citizen_page.evaluate(f"window.loketCall.judgeQuality({weak})")
     expect(citizen_page.locator("#toggle-camera")).to_have_attribute("aria-pressed", "false")
@@ -259,4 +260,8 @@ def test_a_weak_connection_falls_back_to_sound_only_and_the_other_side_is_told(
     expect(page.locator("#peer-media")).to_have_attribute("data-video", "false")
     expect(page.locator("#peer-media")).to_have_attribute("data-audio", "true")
     expect(citizen_page.locator("#call-state")).to_have_attribute("data-state", "active")
-    wait_for_media(page)
+    page.wait_for_function(
+        f"async () => ((await ({RECEIVED})()) || {{audioBytes: 0}}).audioBytes > {heard_before}",
+        timeout=MEDIA_TIMEOUT,
+        polling=250,
+    )
