@@ -76,7 +76,8 @@ export function startExchange(client) {
     button.type = "button";
     button.className = "link";
     button.id = `document-${document_.id}`;
-    button.textContent = `${document_.filename} (${Math.max(1, Math.round(document_.size / 1024))} KB)`;
+    const size = words.kilobytes.replace("%(size)s", String(Math.max(1, Math.round(document_.size / 1024))));
+    button.textContent = `${document_.filename} (${size})`;
     button.addEventListener("click", () => download(document_));
     const from = document.createElement("span");
     from.className = "document-from";
