@@ -145,16 +145,18 @@ def fetch_document(
     contact.not_participant, contact.not_in_progress (citizen), document.scanner_unavailable
     (a configured scanner that is down: nothing is served until it answers again).
     """
-    try:
-        scanner.check()
-    except ScannerUnavailable:
-        raise Refused("document.scanner_unavailable") from None
     with ctx.uow() as uow:
         ticket = _ticket_for(uow, ticket_id, reader, writing=False)
         found = uow.exchange.document(document_id)
         if found is None or found[0].ticket_id != ticket.id:
             raise NotFound("document.unknown", field="document")
         document, content = found
+        # Asked only for a participant's own document: no one else learns whether the
+        # scanner is up.
+        try:
+            scanner.check()
+        except ScannerUnavailable:
+            raise Refused("document.scanner_unavailable") from None
         now = ctx.clock.now()
         _audit(uow, reader, AuditAction.DOWNLOAD, "document", document.id, now, ticket)
         uow.commit()

@@ -19,7 +19,7 @@ from typing import ClassVar
 import pytest
 
 from loket.adapters.scanning.clamd import CHUNK, ClamdScanner
-from loket.domain.errors import Invalid, Refused
+from loket.domain.errors import DomainError, Invalid, Refused
 from loket.services import exchange
 from loket.services.ports import ScannerUnavailable
 from tests.conftest import World, add_officer
@@ -136,3 +136,15 @@ def test_with_the_scanner_down_nothing_is_stored_or_served(world: World, clamd: 
         ctx, ticket.id, stored.id, officer_author(officer), ClamdScanner(clamd)
     )
     assert opened.content == PNG
+
+
+def test_someone_outside_the_contact_learns_nothing_about_the_scanner(world: World) -> None:
+    ctx = world.container.queue
+    officer = add_officer(world, "an")
+    ticket = contact_in_service(world, officer)
+    stored = exchange.add_document(ctx, ticket.id, CITIZEN, filename="a", content=PNG)
+    outsider = officer_author(add_officer(world, "bo"))
+    down = ClamdScanner(a_closed_port(), timeout=1.0)
+    with pytest.raises(DomainError) as refused:
+        exchange.fetch_document(ctx, ticket.id, stored.id, outsider, down)
+    assert refused.value.code == "contact.not_participant"
