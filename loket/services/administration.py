@@ -120,6 +120,7 @@ def create_staff(
         ui_language=ui_language,
         actor=_actor(actor_id),
         enrolled=False,
+        change_password_at_sign_in=True,
     )
     return CreatedAccount(created.member, generated)
 
@@ -243,7 +244,8 @@ def set_password(
 ) -> str | None:
     """Give an account a new password (generated when none is given, and then returned).
 
-    Sign-ins of the account end: whoever knew the old password is out. Errors:
+    Sign-ins of the account end: whoever knew the old password is out; the owner chooses
+    their own at the next sign-in (`staff.choose_password`). Errors:
     auth.forbidden, staff.unknown, staff.password_too_short, staff.password_too_common.
     Audit: reset_credentials.
     """
@@ -257,7 +259,13 @@ def set_password(
         check_password_strength(password, member.username)
         credentials = uow.staff.credentials(staff_id)
         new_hash = ctx.staff.hasher.hash(password)
-        uow.staff.save_credentials(staff_id, replace(credentials, password_hash=new_hash))
+        # Someone else's new password is known to the administrator: the owner replaces it.
+        uow.staff.save_credentials(
+            staff_id,
+            replace(
+                credentials, password_hash=new_hash, password_change_required=staff_id != actor_id
+            ),
+        )
         uow.tokens.revoke_all(staff_id, now)
         _record(
             uow,

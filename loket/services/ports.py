@@ -85,6 +85,9 @@ class Credentials:
     password_hash: str
     totp_secret: str | None
     totp_enrolled: bool
+    # Set when an administrator chose or generated the password: the person picks their own
+    # at the next sign-in, so no one else knows the password that signs them in.
+    password_change_required: bool = False
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,13 @@ def add_staff(
     ui_language: str = "nl",
     actor: str = "system",
     enrolled: bool = True,
+    change_password_at_sign_in: bool = False,
 ) -> NewStaff:
     """Create an account with a fresh TOTP secret. Errors: staff.username_taken, password rules.
 
     `enrolled` says the secret is handed over now (the CLI prints it); otherwise the person
-    enrols at their first sign-in by scanning a QR code.
+    enrols at their first sign-in by scanning a QR code. `change_password_at_sign_in`: the
+    password was chosen for them, so they choose their own when they first sign in.
     """
     check_password_strength(password, username)
     member = StaffMember(
@@ -94,6 +96,7 @@ def add_staff(
                 password_hash=ctx.hasher.hash(password),
                 totp_secret=secret,
                 totp_enrolled=enrolled,
+                password_change_required=change_password_at_sign_in,
             ),
         )
         uow.audit.record(_audit(actor, AuditAction.CREATE, member, ctx.clock.now()))
@@ -106,6 +109,14 @@ class SignedIn:
     member: StaffMember
     token: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewPasswordNeeded:
+    """Password and second factor were right, but the password is one an administrator set:
+    no sign-in until the person chose their own (`choose_password`)."""
+
+    staff_id: int
 
 
 @dataclass(frozen=True)
@@ -128,7 +139,12 @@ def sign_in(
     if checked.needs_enrolment:
         # An account that never enrolled its second factor cannot use the API yet.
         raise Refused("auth.failed")
-    return complete_sign_in(ctx, staff_id=checked.staff_id, code=totp_code, address=address)
+    result = complete_sign_in(ctx, staff_id=checked.staff_id, code=totp_code, address=address)
+    if isinstance(result, NewPasswordNeeded):
+        # Both secrets were right, so saying why is safe; the new password is chosen in the
+        # browser, where the second factor is asked again.
+        raise Refused("auth.password_change_required")
+    return result
 
 
 def check_password(
@@ -152,7 +168,9 @@ def check_password(
         )
 
 
-def complete_sign_in(ctx: StaffContext, *, staff_id: int, code: str, address: str) -> SignedIn:
+def complete_sign_in(
+    ctx: StaffContext, *, staff_id: int, code: str, address: str
+) -> SignedIn | NewPasswordNeeded:
     """Step two: the code from the authenticator app. Errors: auth.failed, auth.throttled."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
@@ -165,6 +183,34 @@ def complete_sign_in(ctx: StaffContext, *, staff_id: int, code: str, address: st
             and ctx.second_factor.verify(credentials.totp_secret, code, now)
         ):
             _fail(uow, member.username, address, now, member)
+        return _issue_token_or_ask_password(uow, member, credentials, address, now)
+
+
+def choose_password(ctx: StaffContext, *, staff_id: int, password: str, address: str) -> SignedIn:
+    """Step three, only after an administrator set the password: the person's own password.
+
+    Call only once both secrets were checked (the browser keeps that in a signed cookie).
+    Errors: auth.failed (no change was asked for), staff.password_too_short,
+    staff.password_too_common, staff.password_not_new. Audit: update of the staff record.
+    """
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        member = uow.staff.get(staff_id)
+        credentials = uow.staff.credentials(staff_id)
+        if not credentials.password_change_required or not member.is_active:
+            raise Refused("auth.failed")
+        check_password_strength(password, member.username)
+        if ctx.hasher.verify(credentials.password_hash, password):
+            raise Invalid("staff.password_not_new", field="password")
+        uow.staff.save_credentials(
+            staff_id,
+            replace(
+                credentials,
+                password_hash=ctx.hasher.hash(password),
+                password_change_required=False,
+            ),
+        )
+        uow.audit.record(_audit(f"staff:{staff_id}", AuditAction.UPDATE, member, now, address))
         return _issue_token(uow, member, address, now)
 
 
@@ -188,7 +234,9 @@ def start_enrolment(ctx: StaffContext, staff_id: int) -> Enrolment:
         return Enrolment(secret, ctx.second_factor.provisioning_uri(secret, member.username))
 
 
-def confirm_enrolment(ctx: StaffContext, *, staff_id: int, code: str, address: str) -> SignedIn:
+def confirm_enrolment(
+    ctx: StaffContext, *, staff_id: int, code: str, address: str
+) -> SignedIn | NewPasswordNeeded:
     """The person proved they hold the secret: enrolment done, and they are signed in."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
@@ -201,8 +249,20 @@ def confirm_enrolment(ctx: StaffContext, *, staff_id: int, code: str, address: s
             credentials.totp_secret, code, now
         ):
             _fail(uow, member.username, address, now, member)
-        uow.staff.save_credentials(staff_id, replace(credentials, totp_enrolled=True))
+        enrolled = replace(credentials, totp_enrolled=True)
+        uow.staff.save_credentials(staff_id, enrolled)
+        return _issue_token_or_ask_password(uow, member, enrolled, address, now)
+
+
+def _issue_token_or_ask_password(
+    uow: UnitOfWork, member: StaffMember, credentials: Credentials, address: str, now: datetime
+) -> SignedIn | NewPasswordNeeded:
+    if not credentials.password_change_required:
         return _issue_token(uow, member, address, now)
+    assert member.id is not None
+    uow.throttle.clear(member.username, address)
+    uow.commit()
+    return NewPasswordNeeded(member.id)
 
 
 def _issue_token(uow: UnitOfWork, member: StaffMember, address: str, now: datetime) -> SignedIn:

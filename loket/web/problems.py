@@ -115,6 +115,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
         N_("The password must have at least %(minimum)s characters."),
     ),
     "staff.password_too_common": (422, N_("This password is too easy to guess.")),
+    "staff.password_not_new": (422, N_("Choose a password other than the one you were given.")),
+    "staff.passwords_differ": (422, N_("The two passwords are not the same.")),
     "staff.invalid_name": (422, N_("Enter the full name (at most %(maximum)s characters).")),
     "staff.invalid_role": (422, N_("This is not one of the roles.")),
     "staff.invalid_language": (422, N_("“%(language)s” is not a two-letter language code.")),
@@ -179,6 +181,10 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "auth.throttled": (429, N_("Too many failed attempts. Try again in %(retry_after)s seconds.")),
     "auth.required": (401, N_("Please sign in.")),
     "auth.missing_fields": (422, N_("Enter your username and your password.")),
+    "auth.password_change_required": (
+        403,
+        N_("Choose your own password first: sign in once in the browser."),
+    ),
     "auth.already_enrolled": (
         409,
         N_("Your authenticator app is already set up. Sign in with its code."),

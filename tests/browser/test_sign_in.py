@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loket.services import administration as admin
 from tests.browser.conftest import LiveServer, assert_accessible, sign_in
 from tests.conftest import PASSWORD
 
@@ -74,3 +75,48 @@ def test_signing_out_everywhere_ends_every_session_of_the_account(
     assert second.url.endswith("/staff/sign-in")
     first.context.close()
     second.context.close()
+
+
+def test_a_password_an_administrator_set_is_replaced_before_the_console_opens(
+    page: Any, live_server: LiveServer
+) -> None:
+    container = live_server.container
+    ids = live_server.staff_ids
+    given = admin.set_password(
+        admin.AdminContext(staff=container.staff, queue=container.queue),
+        ids["admin"],
+        ids["an"],
+        None,
+    )
+    assert given is not None
+    page.goto(f"{live_server.url}/staff/sign-in")
+    page.fill("#username", "an")
+    page.fill("#password", given)
+    page.click("button[type=submit]")
+    page.fill("#code", live_server.code("an"))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff/sign-in/password")
+    assert_accessible(page)
+    # No sign-in yet: the console sends the visitor back to sign in.
+    page.goto(f"{live_server.url}/officer")
+    assert "/staff/sign-in" in page.url
+    page.goto(f"{live_server.url}/staff/sign-in/password")
+    page.fill("#password", "crisp yellow tulips 2027")
+    page.fill("#repeated", "crisp yellow tulips 2028")
+    page.click("button[type=submit]")
+    assert "niet hetzelfde" in page.locator("#error-summary").inner_text()
+    page.fill("#password", given)
+    page.fill("#repeated", given)
+    page.click("button[type=submit]")
+    assert "ander wachtwoord" in page.locator("#error-summary").inner_text()
+    page.fill("#password", "crisp yellow tulips 2027")
+    page.fill("#repeated", "crisp yellow tulips 2027")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/officer")
+    # The old password no longer signs in; the new one does, straight to the console.
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/staff/sign-in")
+    page.fill("#username", "an")
+    page.fill("#password", "crisp yellow tulips 2027")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff/sign-in/code")

@@ -81,8 +81,13 @@ def test_a_new_account_signs_in_only_after_enrolling_its_authenticator(world: Wo
 
     enrolment = staff_service.start_enrolment(staff, checked.staff_id)
     code = world.container.totp.current_code(enrolment.secret, staff.clock.now())
-    signed_in = staff_service.confirm_enrolment(
+    enrolled = staff_service.confirm_enrolment(
         staff, staff_id=checked.staff_id, code=code, address="10.0.0.1"
+    )
+    # The administrator chose the password: no sign-in until jan chose his own.
+    assert enrolled == staff_service.NewPasswordNeeded(checked.staff_id)
+    signed_in = staff_service.choose_password(
+        staff, staff_id=checked.staff_id, password=NEW_PASSWORD, address="10.0.0.1"
     )
     assert signed_in.member.username == "jan"
     account = admin.get_staff(ctx(world), root, checked.staff_id)
@@ -262,6 +267,58 @@ def test_a_new_password_replaces_the_old_one_and_ends_sign_ins(world: World) -> 
     generated = admin.set_password(ctx(world), root, an, None)
     assert generated is not None
     staff_service.check_password(staff, username="an", password=generated, address="x")
+
+
+def test_a_password_set_by_an_administrator_is_replaced_at_the_next_sign_in(
+    world: World,
+) -> None:
+    root = an_admin(world)
+    an = add_officer(world, "an", status=None)
+    staff = world.container.staff
+    generated = admin.set_password(ctx(world), root, an, None)
+    assert generated is not None
+    with pytest.raises(Refused) as api:  # the API cannot choose a password
+        staff_service.sign_in(staff, username="an", password=generated, totp_code=world.code("an"))
+    assert api.value.code == "auth.password_change_required"
+
+    checked = staff_service.check_password(staff, username="an", password=generated, address="x")
+    second = staff_service.complete_sign_in(
+        staff, staff_id=checked.staff_id, code=world.code("an"), address="x"
+    )
+    assert second == staff_service.NewPasswordNeeded(an)
+    for weak, code in (
+        (generated, "staff.password_not_new"),
+        ("an-an-an-an-an", "staff.password_too_common"),
+    ):
+        with pytest.raises(Invalid) as refused:
+            staff_service.choose_password(staff, staff_id=an, password=weak, address="x")
+        assert (refused.value.code, refused.value.field) == (code, "password")
+
+    signed_in = staff_service.choose_password(
+        staff, staff_id=an, password=NEW_PASSWORD, address="x"
+    )
+    assert staff_service.staff_for_token(staff, signed_in.token) is not None
+    assert ("staff:" + str(an), AuditAction.UPDATE, "staff", str(an), {"address": "x"}) in (
+        audit_trail(world)
+    )
+    # Chosen once: a second call (a replayed form) changes nothing, the next sign-in is plain.
+    with pytest.raises(Refused):
+        staff_service.choose_password(
+            staff, staff_id=an, password="another fine pass 9", address="x"
+        )
+    again = staff_service.sign_in(
+        staff, username="an", password=NEW_PASSWORD, totp_code=world.code("an")
+    )
+    assert again.member.id == an
+
+
+def test_an_administrator_setting_their_own_password_keeps_it(world: World) -> None:
+    root = an_admin(world)
+    admin.set_password(ctx(world), root, root, NEW_PASSWORD)
+    signed_in = staff_service.sign_in(
+        world.container.staff, username="root", password=NEW_PASSWORD, totp_code=world.code("root")
+    )
+    assert signed_in.member.id == root
 
 
 # -- desks and opening hours ----------------------------------------------------------------

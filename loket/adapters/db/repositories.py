@@ -427,6 +427,7 @@ class SqlStaffRepository:
                 password_hash=credentials.password_hash,
                 totp_secret=credentials.totp_secret,
                 totp_enrolled=credentials.totp_enrolled,
+                password_change_required=credentials.password_change_required,
             )
         )
         member.id = int(result.inserted_primary_key[0])
@@ -448,7 +449,9 @@ class SqlStaffRepository:
     def credentials(self, staff_id: int) -> Credentials:
         c = t.staff.c
         row = self._conn.execute(
-            select(c.password_hash, c.totp_secret, c.totp_enrolled).where(c.id == staff_id)
+            select(
+                c.password_hash, c.totp_secret, c.totp_enrolled, c.password_change_required
+            ).where(c.id == staff_id)
         ).first()
         if row is None:
             raise NotFound("staff.unknown")
@@ -462,6 +465,7 @@ class SqlStaffRepository:
                 password_hash=credentials.password_hash,
                 totp_secret=credentials.totp_secret,
                 totp_enrolled=credentials.totp_enrolled,
+                password_change_required=credentials.password_change_required,
             )
         )
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -95,6 +96,8 @@ staff = Table(
     Column("totp_secret", String(64)),
     # False until the person proved they hold the secret (first sign-in shows the QR code).
     Column("totp_enrolled", Boolean, nullable=False),
+    # True while the password is one an administrator chose: changed at the next sign-in.
+    Column("password_change_required", Boolean, nullable=False, server_default=false()),
 )
 
 # Failed sign-ins are counted per account *and* address: a guesser slows only their own

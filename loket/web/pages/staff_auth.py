@@ -30,6 +30,8 @@ from loket.web.sessions import (
 router = APIRouter(include_in_schema=False)
 
 PENDING_COOKIE = "__Host-loket-pending"
+# After both secrets, when an administrator set the password: the step that replaces it.
+RENEWAL_COOKIE = "__Host-loket-renewal"
 # The step between password and code: long enough to open the app, short enough to expire.
 PENDING_SECONDS = 300
 
@@ -188,7 +190,7 @@ def sign_in_code(
         )
     except DomainError as error:
         return _code_page(request, error=error.code, params=error.params)
-    return _signed_in(signed_in)
+    return _signed_in(signed_in, request)
 
 
 @router.get("/staff/sign-in/enrol", response_class=HTMLResponse)
@@ -218,10 +220,68 @@ def enrol(
         )
     except DomainError as error:
         return _enrol_page(request, container, staff_id, error=error.code, params=error.params)
-    return _signed_in(signed_in)
+    return _signed_in(signed_in, request)
 
 
-def _signed_in(signed_in: staff_service.SignedIn) -> Response:
+# -- step three, after an administrator set the password: the person's own ------------------
+
+
+@router.get("/staff/sign-in/password", response_class=HTMLResponse)
+def new_password_form(request: Request) -> Response:
+    if _verified(request) is None:
+        return RedirectResponse("/staff/sign-in", status_code=303)
+    return _new_password_page(request, error=None)
+
+
+@router.post("/staff/sign-in/password", response_class=HTMLResponse)
+def new_password(
+    request: Request,
+    container: ContainerDep,
+    password: Annotated[str, Form(max_length=1024)] = "",
+    repeated: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token_field: Annotated[str | None, Form(alias="csrf_token")] = None,
+) -> Response:
+    staff_id = _verified(request)
+    if staff_id is None:
+        return RedirectResponse("/staff/sign-in", status_code=303)
+    if not csrf_is_valid(request, citizen_session(request).id, csrf_token_field):
+        return _new_password_page(request, error="request.expired_form")
+    if password != repeated:
+        return _new_password_page(request, error="staff.passwords_differ")
+    try:
+        signed_in = staff_service.choose_password(
+            container.staff, staff_id=staff_id, password=password, address=client_address(request)
+        )
+    except DomainError as error:
+        return _new_password_page(request, error=error.code, params=error.params)
+    response = _signed_in(signed_in, request)
+    clear_cookie(response, RENEWAL_COOKIE)
+    return response
+
+
+def _verified(request: Request) -> int | None:
+    """The staff id whose password and code were right and whose password must change."""
+    signer: Signer = request.app.state.signer
+    data = signer.unsign("new-password", request.cookies.get(RENEWAL_COOKIE))
+    if not isinstance(data, dict) or not isinstance(data.get("staff_id"), int):
+        return None
+    now = request.app.state.container.staff.clock.now().timestamp()
+    if not isinstance(data.get("until"), (int, float)) or data["until"] < now:
+        return None
+    return int(data["staff_id"])
+
+
+def _signed_in(
+    signed_in: staff_service.SignedIn | staff_service.NewPasswordNeeded, request: Request
+) -> Response:
+    if isinstance(signed_in, staff_service.NewPasswordNeeded):
+        signer: Signer = request.app.state.signer
+        until = request.app.state.container.staff.clock.now().timestamp() + PENDING_SECONDS
+        verified = signer.sign("new-password", {"staff_id": signed_in.staff_id, "until": until})
+        response = RedirectResponse("/staff/sign-in/password", status_code=303)
+        set_cookie(response, RENEWAL_COOKIE, verified, max_age=PENDING_SECONDS)
+        clear_cookie(response, PENDING_COOKIE)
+        return response
     response = RedirectResponse(home_of(signed_in.member), status_code=303)
     lifetime = int(staff_service.TOKEN_LIFETIME.total_seconds())
     set_cookie(response, STAFF_COOKIE, signed_in.token, max_age=lifetime)
@@ -301,6 +361,18 @@ def _code_page(
 ) -> Response:
     return _visitor_page(
         request, "staff/sign_in_code.html", error_code=error, error=_error_text(error, params)
+    )
+
+
+def _new_password_page(
+    request: Request, *, error: str | None, params: dict[str, object] | None = None
+) -> Response:
+    return _visitor_page(
+        request,
+        "staff/new_password.html",
+        error_code=error,
+        error=_error_text(error, params),
+        minimum=staff_service.MIN_PASSWORD_LENGTH,
     )
 
 
