@@ -15,6 +15,7 @@ from loket.adapters.db.event_log import EventLog
 from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.adapters.events.hub import EventHub, Wake
 from loket.adapters.forms import load_forms
+from loket.adapters.notify.delivery import MailDelivery
 from loket.adapters.notify.outbox import OutboxNotifier
 from loket.adapters.secret_files import read_or_create
 from loket.adapters.security import Argon2Hasher, Totp
@@ -54,6 +55,8 @@ class Container:
     call_board: CallBoard
     reports: ReportContext
     handover: HandoverContext
+    # With LOKET_SMTP_HOST: sends the outbox, retrying (adapters/notify/delivery.py).
+    mail_delivery: MailDelivery | None = None
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -95,7 +98,7 @@ def build(
         service_lease=timedelta(seconds=settings.service_lease_seconds),
     )
     totp = Totp()
-    notifier = notifier or _notifier(settings, engine, clock)
+    notifier = notifier or OutboxNotifier(engine, clock)
     callbacks = CallbackContext(
         uow=uow,
         clock=clock,
@@ -147,6 +150,7 @@ def build(
             notifier=notifier,
             public_url=settings.effective_public_url,
         ),
+        mail_delivery=_mail_delivery(settings, engine, clock),
     )
 
 
@@ -183,11 +187,12 @@ def _scanner(settings: Settings) -> VirusScanner:
     return NoScanner()
 
 
-def _notifier(settings: Settings, engine: Engine, clock: Clock) -> Notifier:
+def _mail_delivery(settings: Settings, engine: Engine, clock: Clock) -> MailDelivery | None:
+    """Every notification goes to the outbox first; with SMTP configured, this sends it."""
     if settings.smtp_host:
         from loket.adapters.notify.smtp import SmtpNotifier, SmtpSettings
 
-        return SmtpNotifier(
+        transport = SmtpNotifier(
             SmtpSettings(
                 host=settings.smtp_host,
                 port=settings.smtp_port,
@@ -197,4 +202,5 @@ def _notifier(settings: Settings, engine: Engine, clock: Clock) -> Notifier:
                 security=settings.smtp_security,
             )
         )
-    return OutboxNotifier(engine, clock)
+        return MailDelivery(engine, clock, transport)
+    return None

@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             asyncio.create_task(_sweep_leases(current), name="loket-lease-sweeper"),
             asyncio.create_task(_prune_events(current), name="loket-event-pruner"),
         ]
+        if current.mail_delivery is not None:
+            tasks.append(asyncio.create_task(_deliver_mail(current), name="loket-mail"))
         try:
             yield
         finally:
@@ -299,6 +301,18 @@ async def _sweep_leases(container: Container) -> None:
             await in_thread(callback_service.release_due_callbacks, container.callbacks)
         except Exception:
             log.exception("releasing due callbacks failed; will retry")
+
+
+async def _deliver_mail(container: Container) -> None:
+    """Sends the outbox by SMTP on the sweeper's beat; every node may run one, safely."""
+    delivery = container.mail_delivery
+    assert delivery is not None
+    while True:
+        await asyncio.sleep(container.settings.sweep_seconds)
+        try:
+            await in_thread(delivery.run_once)
+        except Exception:
+            log.exception("mail delivery failed; will retry")
 
 
 async def _prune_events(container: Container) -> None:

@@ -80,7 +80,9 @@ def test_a_server_that_is_down_makes_sending_fail_loudly() -> None:
         notifier.send(join_link("nl"))
 
 
-def test_the_smtp_notifier_is_chosen_when_a_host_is_configured(tmp_path: Any) -> None:
+def test_with_a_host_configured_the_outbox_is_delivered_by_smtp(tmp_path: Any) -> None:
+    from loket.adapters.notify.delivery import MailDelivery
+    from loket.adapters.notify.outbox import OutboxNotifier
     from loket.bootstrap import build
 
     settings = Settings.from_env(
@@ -89,6 +91,8 @@ def test_the_smtp_notifier_is_chosen_when_a_host_is_configured(tmp_path: Any) ->
     )
     container = build(settings)
     try:
-        assert isinstance(container.callbacks.notifier, SmtpNotifier)
+        # Written first, sent after: a mail server that is down loses nothing.
+        assert isinstance(container.callbacks.notifier, OutboxNotifier)
+        assert isinstance(container.mail_delivery, MailDelivery)
     finally:
         container.dispose()

@@ -238,6 +238,14 @@ notifications = Table(
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
+    # Delivery by SMTP (adapters/notify/delivery.py): tries so far, when to try again, the
+    # claim of the node sending it now, and why the last try failed.
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime),
+    Column("claimed_until", UtcDateTime),
+    Column("last_error", String(300)),
+    Column("failed_at", UtcDateTime),  # gave up: a permanent refusal or too many tries
+    Index("ix_notifications_unsent", "sent_at", "failed_at", "next_attempt_at"),
 )
 
 ticket_counters = Table(

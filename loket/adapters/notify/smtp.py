@@ -34,15 +34,19 @@ class SmtpNotifier:
 
     def send(self, message: Notification) -> None:
         subject, body = render(message)
+        self.deliver(message.to, message.language, subject, body)
+
+    def deliver(self, recipient: str, language: str, subject: str, body: str) -> None:
+        """Send one rendered message now; raises OSError or smtplib.SMTPException."""
         mail = EmailMessage()
         mail["From"] = self._settings.sender
-        mail["To"] = message.to
+        mail["To"] = recipient
         mail["Subject"] = subject
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = make_msgid(domain=self._settings.sender.rpartition("@")[2] or None)
         mail.set_content(body)
         # After set_content, which replaces every Content-* header.
-        mail["Content-Language"] = message.language
+        mail["Content-Language"] = language
         with self._connect() as client:
             if self._settings.username:
                 client.login(self._settings.username, self._settings.password or "")
