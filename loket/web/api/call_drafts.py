@@ -252,6 +252,8 @@ def _question(
         parts = PERSON_PARTS
     elif kind is QuestionType.ITEMS:
         parts = question.fields or ITEM_FIELDS
+    elif kind is QuestionType.DATETIME:
+        parts = ("date", "time")
     return {
         "id": question.id,
         "type": kind.value,
