@@ -4,20 +4,27 @@ concurrency, a later change voids both confirmations, and the statement names th
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from loket.adapters.db import schema as t
 from loket.adapters.signing.pades import load_signing_identity
+from loket.domain.codraft import Side
+from loket.domain.reports import Route
 from loket.services import calls as call_service
-from loket.services import codraft
+from loket.services import codraft, queue
 from loket.services import handover as handover_service
 from loket.services import reports as report_service
-from tests.conftest import World
+from loket.web.app import create_app
+from tests.conftest import World, add_officer
 from tests.integration.test_call_exchange import bearer
-from tests.integration.test_call_signalling import client, join, next_of, served
+from tests.integration.test_call_signalling import BASE, client, join, next_of, served
+from tests.integration.test_report_pages import answer, csrf, start
 from tests.integration.test_statements import flat, pages_text, validate
 
 __all__ = ["client"]  # the fixture, shared with the signalling tests
@@ -203,3 +210,53 @@ def test_a_threat_made_with_the_officer_ends_in_a_statement_that_names_the_offic
     assert "Geen: opgemaakt zonder agent" not in text
     assert "Sam Jansen" in text and "He said he would come to my house." in text
     assert validate(pdf, load_signing_identity(world.container.settings)).intact
+
+
+@pytest.fixture
+def pages(world: World) -> Iterator[TestClient]:
+    app = create_app(container=world.container)
+    with TestClient(app, base_url=BASE, headers={"Accept-Language": "en"}) as client:
+        yield client
+
+
+def test_a_citizen_sent_to_an_officer_brings_their_draft_to_the_call(
+    pages: TestClient, world: World
+) -> None:
+    step = start(pages, "", "report.theft")
+    for data in (
+        {"value": "phone"},
+        {"date": "2027-01-11", "time": "18:30"},
+        {"street": "Stationsplein", "city": "Utrecht"},
+        {"0-description": "phone", "0-brand": "Fairphone"},
+        {"value": ""},
+        {"value": "no"},
+        {"value": "yes"},  # with violence: an officer takes it (robbery)
+    ):
+        sent = answer(pages, step, data)
+        assert sent.status_code == 303, sent.text
+        step = sent.headers["location"]
+    assert step == "/report/officer"
+    offer = pages.get(step).text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', offer)
+    assert key is not None
+    ticket_form = {"csrf_token": csrf(offer), "service": "contact.video", "language": "nl"}
+    for _ in range(2):  # a double tap: one ticket, one link
+        taken = pages.post(
+            "/tickets",
+            data={**ticket_form, "idempotency_key": key.group(1)},
+            follow_redirects=False,
+        )
+        assert taken.status_code == 303, taken.text
+    ticket_id = taken.headers["location"].removeprefix("/t/")
+    with world.container.engine.connect() as conn:
+        links = conn.execute(select(t.call_drafts)).all()
+    assert [link.ticket_id for link in links] == [ticket_id]
+
+    officer = add_officer(world, "an")
+    assert queue.offer_next(world.container.queue, officer) is not None
+    queue.accept_ticket(world.container.queue, officer, ticket_id)
+    seen = codraft.read_shared(
+        world.container.reports, ticket_id, codraft.Participant(Side.OFFICER, officer)
+    )
+    assert seen is not None and seen.draft.answers["violence"] == "yes"
+    assert seen.route is Route.OFFICER and not seen.is_complete

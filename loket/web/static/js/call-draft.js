@@ -275,7 +275,7 @@ export function startDraft(client) {
     form.append(note, content, element("div", { class: "draft-buttons" }, save, cancel));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-    event.stopPropagation(); // handled here: the console's one-submission guard is for page forms
+      event.stopPropagation(); // handled here: the console's one-submission guard is for page forms
       saveAnswer(question, form);
     });
     return element("dd", { class: "draft-editor", id: `draft-editor-${id}` }, form);
