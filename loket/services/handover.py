@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from loket.domain.audit import AuditAction, DetailValue
@@ -18,11 +19,12 @@ from loket.domain.handover import (
     normalise_download_code,
 )
 from loket.domain.i18n import N_
-from loket.domain.reports import Report
+from loket.domain.reports import Draft, Report
 from loket.domain.statements import (
     AUTHORITATIVE_LANGUAGE,
     Answer,
     Confirmation,
+    Officer,
     Place,
     SignedStatement,
     Statement,
@@ -54,23 +56,31 @@ class Submission:
 
 
 def submit_report(
-    ctx: HandoverContext, draft_id: str, confirmation: Confirmation | None
+    ctx: HandoverContext,
+    draft_id: str,
+    confirmation: Confirmation | None,
+    *,
+    officer: Officer | None = None,
+    with_officer: Callable[[Draft], None] | None = None,
 ) -> Submission:
     """Submit a draft and, for a report, sign and store its statement, exactly once.
 
     A tip needs no confirmation. A report without one is refused before it is submitted
     (statement.not_signed). A second submit (double click, reload, a race) returns
-    the report and the statement of the first. Errors: those of submit_draft.
+    the report and the statement of the first. Made with an officer in a call, the
+    statement names `officer` (see services/codraft.py). Errors: those of submit_draft.
     """
     rctx = ctx.reports
     with rctx.uow(read_only=True) as uow:
         draft = uow.reports.get_draft(draft_id)
     form = report_service.get_form(rctx, draft.form_code)
     if form.kind == "tip":
-        return Submission(report_service.submit_draft(rctx, draft_id), None)
+        return Submission(
+            report_service.submit_draft(rctx, draft_id, with_officer=with_officer), None
+        )
     if not draft.is_submitted and confirmation is None:
         raise Invalid("statement.not_signed", field="signature")
-    report = report_service.submit_draft(rctx, draft_id)
+    report = report_service.submit_draft(rctx, draft_id, with_officer=with_officer)
     with rctx.uow(read_only=True) as uow:
         stored = uow.handover.statement_for(report.id)
         location = uow.locations.get(report.location_id)
@@ -84,7 +94,7 @@ def submit_report(
         report_type=report.form_code,
         texts=tuple(texts),
         identification=SELF_SERVICE_IDENTIFICATION,
-        officer=None,
+        officer=officer,
         place=Place.of(location),
         made_at=report.submitted_at,
         confirmation=confirmation,

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from loket.domain.audit import AuditRecord
 from loket.domain.callbacks import Callback
+from loket.domain.codraft import SharedDraft
 from loket.domain.exchange import ChatMessage, Document
 from loket.domain.handover import Acknowledgement, DownloadCode, StoredStatement
 from loket.domain.help import HelpRequest
@@ -182,6 +183,21 @@ class CallbackRepository(Protocol):
         """Scheduled callbacks due at or before `at`, locked; ones others hold are skipped."""
 
 
+class SharedDraftRepository(Protocol):
+    """Drafts shared in a call (domain/codraft.py), one per contact."""
+
+    def get(self, ticket_id: str, *, for_update: bool = False) -> SharedDraft | None: ...
+
+    def add(self, shared: SharedDraft) -> None:
+        """Store a new link; ConcurrentUpdate if the contact got one meanwhile."""
+
+    def save(self, shared: SharedDraft) -> None:
+        """Write it if nobody changed it since it was read; else ConcurrentUpdate."""
+
+    def replace(self, shared: SharedDraft) -> None:
+        """The contact's link points to another draft from now on (a new start)."""
+
+
 class ReportRepository(Protocol):
     """Report drafts (with their attached files) and submitted reports and tips."""
 
@@ -305,6 +321,7 @@ class UnitOfWork(Protocol):
     reports: ReportRepository
     invitations: InvitationRepository
     handover: HandoverRepository
+    codrafts: SharedDraftRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -26,7 +26,7 @@ from loket.domain.i18n import N_
 from loket.services import callbacks as callback_service
 from loket.services import queue as queue_service
 from loket.web import call_signalling, problems, ws
-from loket.web.api import call_exchange, routes
+from loket.web.api import call_drafts, call_exchange, routes
 from loket.web.api import callbacks as callback_routes
 from loket.web.i18n import gettext_for
 from loket.web.pages import (
@@ -166,6 +166,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(routes.router)
     app.include_router(callback_routes.router)
     app.include_router(call_exchange.router)
+    app.include_router(call_drafts.router)
     app.include_router(ws.router)
     app.include_router(call_signalling.router)
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.

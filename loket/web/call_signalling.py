@@ -417,5 +417,7 @@ _RELAYED_TO_PEERS = frozenset(
         # Announced by the server when a participant posts (loket/web/api/call_exchange.py).
         "chat.message",
         "document.added",
+        # A new version of the report drafted in the call (loket/web/api/call_drafts.py).
+        "draft.changed",
     }
 )

@@ -327,6 +327,25 @@ MESSAGES: dict[str, tuple[int, str]] = {
         409,
         N_("Report %(reference)s cannot do “%(step)s” while it is “%(state)s”."),
     ),
+    # A report drafted with an officer in a call (loket/domain/codraft.py).
+    "codraft.none": (404, N_("There is no report in this call yet.")),
+    "codraft.changed_meanwhile": (
+        409,
+        N_("This was changed meanwhile by the other side. Check the new text, then try again."),
+    ),
+    "codraft.changed": (409, N_("The report was changed at the same time. Please try again.")),
+    "codraft.name_missing": (
+        422,
+        N_("Tick the box and type your full name to confirm the text."),
+    ),
+    "codraft.file_elsewhere": (
+        409,
+        N_("A file cannot be given here. Send it as a document in the call."),
+    ),
+    "codraft.not_confirmed": (
+        409,
+        N_("The citizen and the officer must both confirm the final text before it is sent."),
+    ),
     "answer.required": (422, N_("Please answer this question.")),
     "answer.too_short": (422, N_("Please write at least %(minimum)s characters.")),
     "answer.too_long": (422, N_("Please write at most %(maximum)s characters.")),

@@ -430,3 +430,31 @@ acknowledgement_codes = Table(
     Column("uses_left", Integer, nullable=False),
     Index("ix_acknowledgement_codes_expires", "expires_at"),
 )
+
+# A contact's report drafted with the officer in the call (domain/codraft.py): which draft,
+# the two confirmations (draft version and answers' fingerprint), and the officer's marks.
+call_drafts = Table(
+    "call_drafts",
+    metadata,
+    Column("ticket_id", String(32), ForeignKey("tickets.id"), primary_key=True),
+    Column(
+        "draft_id",
+        String(32),
+        ForeignKey("report_drafts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("started_by", String(16), nullable=False),
+    Column("citizen_version", Integer),
+    Column("citizen_answers", String(64)),
+    Column("citizen_at", UtcDateTime),
+    Column("citizen_name", String(200)),
+    Column("officer_version", Integer),
+    Column("officer_answers", String(64)),
+    Column("officer_at", UtcDateTime),
+    Column("officer_id", Integer, ForeignKey("staff.id")),
+    Column("officer_changes", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, insert, select, text
 
 from loket.adapters.db import schema as t
 from loket.adapters.db.callback_repository import SqlCallbackRepository
+from loket.adapters.db.codraft_repository import SqlSharedDraftRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
 from loket.adapters.db.handover_repository import SqlHandoverRepository
 from loket.adapters.db.help_repository import SqlHelpRequestRepository
@@ -75,6 +76,7 @@ class SqlUnitOfWork:
         self.reports = SqlReportRepository(conn, self._vault)
         self.invitations = SqlInvitationRepository(conn)
         self.handover = SqlHandoverRepository(conn, self._vault)
+        self.codrafts = SqlSharedDraftRepository(conn)
         return self
 
     def __exit__(

@@ -25,6 +25,8 @@ from loket.domain.i18n import N_
 from loket.domain.locations import Location, LocationKind
 from loket.domain.reports import Route
 from loket.domain.tickets import TicketState
+from loket.services import calls as call_service
+from loket.services import codraft as codraft_service
 from loket.services import locations as location_service
 from loket.services import queue as queue_service
 from loket.services import reports as report_service
@@ -344,6 +346,9 @@ def _take_ticket(
             error=(error.code, error.params),
         )
     session.ticket_id = ticket.id
+    if session.draft_id is not None and ticket.service_code == call_service.VIDEO_SERVICE:
+        # The report being filled in comes along to the call with the officer.
+        codraft_service.link_draft(container.reports, ticket.id, session.draft_id)
     target = f"{base}/ticket" if mode == "kiosk" else f"/t/{ticket.id}"
     response = RedirectResponse(target, status_code=303)
     store_citizen_session(request, response, session)

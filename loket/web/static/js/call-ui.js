@@ -2,6 +2,7 @@
 // they drive a CallClient (call.js) and show its state in the page's words.
 
 import { CallClient } from "./call.js";
+import { startDraft } from "./call-draft.js";
 import { startExchange } from "./call-exchange.js";
 
 /** Wire the call area (templates/calls/_call_area.html) to a new CallClient and join. */
@@ -30,9 +31,11 @@ export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
   document.getElementById("local-video").srcObject = devices.stream;
 
   let exchange = null;
+  let draft = null;
   const client = new CallClient({
     onSignal(message) {
       exchange?.receive(message);
+      draft?.receive(message);
     },
     role,
     tokenUrl,
@@ -115,6 +118,7 @@ export function startCall({ role, tokenUrl, csrf, devices, text, onEnded }) {
 
   area.hidden = false;
   exchange = startExchange(client);
+  draft = startDraft(client);
   client.options.onState(client.state);
   window.loketCall = client; // for the browser tests and the benchmark
   client.join();
