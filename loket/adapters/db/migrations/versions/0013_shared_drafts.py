@@ -1,7 +1,7 @@
 """reports drafted with an officer in a call: the contact's draft and both confirmations
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0016
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
