@@ -244,6 +244,8 @@ function onEvent(message) {
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (!(form instanceof HTMLFormElement)) return;
+  // A form a script sends itself (chat, documents, the shared draft) is sent again and again.
+  if (event.defaultPrevented) return;
   if (form.dataset.submitting) {
     event.preventDefault(); // a double click takes one ticket, not two
     return;

@@ -94,6 +94,8 @@ region.addEventListener("change", (event) => {
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") return;
+  // A form a script sends itself (chat, documents, the shared draft) is sent again and again.
+  if (event.defaultPrevented) return;
   if (form.dataset.submitting) {
     event.preventDefault();
     return;
