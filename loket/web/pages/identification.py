@@ -30,6 +30,7 @@ from loket.domain.staff import Role, StaffMember
 from loket.services import identification as identification_service
 from loket.web.deps import ContainerDep, client_address
 from loket.web.pages import citizen
+from loket.web.pages import report_handover as handover_pages
 from loket.web.pages import reports as report_pages
 from loket.web.pages.staff_auth import check_staff_csrf, require_staff
 from loket.web.sessions import CitizenSession, citizen_session, csrf_is_valid, store_citizen_session
@@ -99,7 +100,7 @@ def choice_page(
     location: Location,
     mode: str,
     *,
-    error: tuple[str, dict[str, Any]] | None = None,
+    error: DomainError | None = None,
 ) -> Response:
     session = citizen_session(request)
     base = citizen._base_path(location, mode)
@@ -111,7 +112,8 @@ def choice_page(
     status = identification_service.status_of(container.identification, progress.draft.id)
     offered = {service.code: service for service in citizen._offered(location, mode)}
     if error is None and request.query_params.get("failed") == "1":
-        error = ("identification.online_failed", {})
+        error = DomainError("identification.online_failed")
+    status_code, message = handover_pages.shown_error(error)
     language = citizen.page_language(request, session)
     return citizen._page(
         request,
@@ -121,8 +123,8 @@ def choice_page(
         location,
         session,
         mode=mode,
-        status_code=400 if error else 200,
-        error=error,
+        status_code=status_code,
+        error=message,
         form_title=progress.form.title.in_language(language),
         can_verify_online=container.oidc is not None and status.can_verify_online,
         can_call=identification_service.VIDEO_SERVICE in offered,
@@ -151,7 +153,7 @@ def start_online(
         login = client.start()
     except DomainError as error:
         log.warning("OpenID provider unavailable: %s", error.params.get("reason"))
-        return choice_page(request, container, location, mode, error=(error.code, {}))
+        return choice_page(request, container, location, mode, error=error)
     signer = request.app.state.signer
     value = signer.sign(
         LOGIN_PURPOSE,
@@ -238,7 +240,7 @@ def request_officer(
             idempotency_key=(submitted.get("idempotency_key") or None),
         )
     except DomainError as error:
-        return choice_page(request, container, location, mode, error=(error.code, error.params))
+        return choice_page(request, container, location, mode, error=error)
     session.ticket_id = ticket.id
     target = f"{base}/ticket" if mode == "kiosk" else f"/t/{ticket.id}"
     return _redirect(request, session, target)
