@@ -230,7 +230,10 @@ def test_a_report_is_verified_online_signed_and_its_statement_carries_the_level(
     assert level == "verified_online"
     pdf = handover_service.download_statement(live.container.handover, reference, actor="staff:1")
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    assert "Identity verified online" in " ".join(text.split()) or "online geverifieerd" in text
+    flat = " ".join(text.split())
+    # Dutch first (authoritative), then the citizen's English.
+    assert "Identiteit online geverifieerd (DigiD, itsme of eID)" in flat
+    assert "Identity verified online (DigiD, itsme or eID)" in flat
 
 
 def test_a_callback_whose_state_is_not_this_logins_records_nothing(
