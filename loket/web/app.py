@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = current
         app.state.signer = Signer(current.secret_key)
         if settings.oidc_test_provider:
+            log.warning("the built-in TEST login provider is on (/oidc-test): never in production")
             app.state.oidc_test_provider = oidc_test_provider.start_provider(current)
         await current.hub.start()
         await current.call_relay.start()

@@ -149,6 +149,10 @@ def test_the_serving_officer_checks_the_document_and_the_statement_says_so(
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
     # The statement is in Dutch: the level as the catalog words it there.
     assert "Identiteit via de camera gecontroleerd door een agent" in text
+    shown = client.get(f"/officer/reports/{submission.report.reference}")
+    # The officer's page is in the officer's language (Dutch here).
+    level = "Identificatie: Via de camera gecontroleerd door een agent"
+    assert level in " ".join(shown.text.split())
 
 
 def test_only_officers_can_record_an_identity_check(world: World, client: TestClient) -> None:
