@@ -24,6 +24,7 @@ from loket.services import queue as queue_service
 from loket.services import reports as report_service
 from loket.web.app import create_app
 from tests.conftest import World, add_officer
+from tests.identity import verify_online
 from tests.integration.test_call_interpreter import sign_in
 from tests.integration.test_help import csrf_of
 from tests.integration.test_report_pages import BASE
@@ -201,3 +202,13 @@ def test_a_report_is_not_signed_below_the_level_its_type_needs(world: World) -> 
     assert refused.value.code == "identification.required"
     with world.container.engine.connect() as conn:
         assert conn.execute(select(t.reports)).first() is None
+
+
+def test_a_wiped_kiosk_draft_takes_its_identity_records_with_it(world: World) -> None:
+    draft_id, _ = waiting_check(world)
+    verify_online(world.container, draft_id)
+    assert len(verification_rows(world)) == 1
+    assert report_service.discard_kiosk_draft(world.container.reports, draft_id)
+    with world.container.engine.connect() as conn:
+        assert conn.execute(select(t.identity_call_requests)).first() is None
+    assert verification_rows(world) == []

@@ -44,10 +44,11 @@ LOGIN_PURPOSE = "oidc-login"
 LOGIN_SECONDS = 600
 _BASE = re.compile(r"^(/kiosk/[a-z0-9]+(?:-[a-z0-9]+)*)?$")
 
+# The same words as the administrator's service list (admin.py).
 LEVEL_LABELS = {
     IdentificationLevel.ANONYMOUS: N_("Anonymous"),
-    IdentificationLevel.SELF_DECLARED: N_("Name given by the citizen, not verified"),
-    IdentificationLevel.VERIFIED_ONLINE: N_("Verified online (DigiD, itsme or eID)"),
+    IdentificationLevel.SELF_DECLARED: N_("Name given by the citizen"),
+    IdentificationLevel.VERIFIED_ONLINE: N_("Verified online (DigiD, itsme, eID)"),
     IdentificationLevel.VERIFIED_BY_OFFICER: N_("Checked by an officer on camera"),
 }
 DOCUMENT_LABELS = {
@@ -149,10 +150,14 @@ def start_online(
     client = container.oidc
     if client is None or not progress.needs_identification:
         return RedirectResponse(f"{base}/report/identify", status_code=303)
+    allowed, retry_after = request.app.state.ticket_limiter.allow(client_address(request))
     try:
+        if not allowed:
+            raise DomainError("request.rate_limited", retry_after=retry_after)
         login = client.start()
     except DomainError as error:
-        log.warning("OpenID provider unavailable: %s", error.params.get("reason"))
+        if error.code != "request.rate_limited":
+            log.warning("OpenID provider unavailable: %s", error.params.get("reason"))
         return choice_page(request, container, location, mode, error=error)
     signer = request.app.state.signer
     value = signer.sign(
@@ -194,7 +199,11 @@ def callback(request: Request, container: ContainerDep) -> Response:
         return _continue(request, container, "", None, failed=True, reason="no_login")
     base = str(login["base"])
     client = container.oidc
+    # A login's cookie can be replayed by its holder: each try costs a call to the provider.
+    allowed, _ = request.app.state.ticket_limiter.allow(client_address(request))
     try:
+        if not allowed:
+            raise DomainError("request.rate_limited", reason="rate_limited")
         if client is None:
             raise DomainError("identification.online_failed", reason="not_configured")
         claims = client.finish(
