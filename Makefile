@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## Set up, migrate, seed the demo and serve on http://127.0.0.1:8000
+## Set up, migrate, seed the demo and serve on http://127.0.0.1:8000 (with the TEST login)
 run: $(STAMP)
-	$(BIN)/loket serve
+	LOKET_OIDC_TEST_PROVIDER=$${LOKET_OIDC_TEST_PROVIDER:-1} $(BIN)/loket serve
 
 ## Set up and run every check and test
 test: $(STAMP) check

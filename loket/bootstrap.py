@@ -15,6 +15,7 @@ from loket.adapters.db.event_log import EventLog
 from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.adapters.events.hub import EventHub, Wake
 from loket.adapters.forms import load_forms
+from loket.adapters.identity.oidc import OidcClient, OidcSettings
 from loket.adapters.notify.delivery import MailDelivery
 from loket.adapters.notify.outbox import OutboxNotifier
 from loket.adapters.secret_files import read_or_create
@@ -29,6 +30,7 @@ from loket.domain.tickets import QueuePolicy
 from loket.services.callbacks import CallbackContext
 from loket.services.calls import CallBoard, CallContext, IceConfig
 from loket.services.handover import HandoverContext
+from loket.services.identification import IdentificationContext
 from loket.services.ports import Clock, NoScanner, Notifier, PasswordHasher, VirusScanner
 from loket.services.queue import QueueContext
 from loket.services.reports import ReportContext
@@ -55,6 +57,9 @@ class Container:
     call_board: CallBoard
     reports: ReportContext
     handover: HandoverContext
+    identification: IdentificationContext
+    # None when no OpenID provider is configured: verification is then by an officer only.
+    oidc: OidcClient | None = None
     # With LOKET_SMTP_HOST: sends the outbox, retrying (adapters/notify/delivery.py).
     mail_delivery: MailDelivery | None = None
 
@@ -150,8 +155,48 @@ def build(
             notifier=notifier,
             public_url=settings.effective_public_url,
         ),
+        identification=IdentificationContext(
+            reports=reports, queue=queue, pseudonym_key=secret_key
+        ),
+        oidc=_oidc(settings, clock),
         mail_delivery=_mail_delivery(settings, engine, clock),
     )
+
+
+TEST_PROVIDER_PATH = "/oidc-test"
+TEST_PROVIDER_CLIENT = "loket-demo"
+OIDC_CALLBACK_PATH = "/identification/callback"
+
+
+def oidc_settings(settings: Settings) -> OidcSettings | None:
+    """The OpenID provider to verify identities with: the configured one, else the built-in
+    test provider when it is enabled, else none."""
+    issuer, client_id = settings.oidc_issuer, settings.oidc_client_id
+    client_secret = settings.oidc_client_secret
+    if not issuer and settings.oidc_test_provider:
+        issuer = settings.effective_public_url + TEST_PROVIDER_PATH
+        client_id = client_id or TEST_PROVIDER_CLIENT
+        # The test provider lives in this process: a secret made at start is shared with it.
+        client_secret = client_secret or secrets.token_urlsafe(32)
+    if not issuer:
+        return None
+    if not client_id or not client_secret:
+        raise ValueError(
+            "LOKET_OIDC_ISSUER needs LOKET_OIDC_CLIENT_ID and LOKET_OIDC_CLIENT_SECRET"
+        )
+    return OidcSettings(
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uri=settings.effective_public_url + OIDC_CALLBACK_PATH,
+    )
+
+
+def _oidc(settings: Settings, clock: Clock) -> OidcClient | None:
+    configured = oidc_settings(settings)
+    if configured is None:
+        return None
+    return OidcClient(configured, now=lambda: int(clock.now().timestamp()))
 
 
 def _calls(settings: Settings, queue: QueueContext, secret_key: bytes) -> CallContext:

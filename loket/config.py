@@ -81,6 +81,16 @@ class Settings:
     call_messages_per_second: int = 20
     # Report and tip forms (content/forms/*.yaml); default: the folder beside the package.
     forms_dir: Path | None = None
+    # Identity verified online (docs/identification.md): an OpenID Connect provider (a broker
+    # for DigiD, itsme or eID), found by discovery from its issuer URL. The client secret is
+    # read from the environment only. Without an issuer, verified reports are taken by an
+    # officer on camera.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    # The built-in TEST provider under /oidc-test with fictional persons, for the demo and the
+    # tests. Off by default; never in production. Without an issuer, the client uses it.
+    oidc_test_provider: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -149,6 +159,10 @@ _FIELDS = {
     "call_grace_seconds": int,
     "call_messages_per_second": int,
     "forms_dir": Path,
+    "oidc_issuer": str,
+    "oidc_client_id": str,
+    "oidc_client_secret": str,
+    "oidc_test_provider": bool,
 }
 
 

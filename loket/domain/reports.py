@@ -17,8 +17,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from loket.domain.catalogue import IdentificationLevel
 from loket.domain.errors import Invalid, Refused
 from loket.domain.forms import Form
+from loket.domain.identification import (
+    Verification,
+    check_reached,
+    required_level,
+    starting_level,
+)
 
 # Resume codes are typed on another device: no 0/O, 1/I/L look-alikes, in groups of four.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -138,6 +145,8 @@ class Draft:
     resume_expires_at: datetime | None = None
     report_id: str | None = None  # set once submitted: a second submit finds it
     version: int = 0
+    # The level reached so far (domain/identification.py); checked against the type's need.
+    identification: IdentificationLevel = IdentificationLevel.SELF_DECLARED
 
     @classmethod
     def start(
@@ -164,6 +173,7 @@ class Draft:
             updated_at=at,
             expires_at=at + policy.draft_lifetime,
             step=form.questions[0].id,
+            identification=starting_level(required_level(form.code)),
         )
 
     @property
@@ -192,6 +202,13 @@ class Draft:
     def show(self, question_id: str, at: datetime, policy: DraftPolicy) -> None:
         self._check_open()
         self.step = question_id
+        self._touch(at, policy)
+
+    def verify(self, verification: Verification, at: datetime, policy: DraftPolicy) -> None:
+        """Raise the draft's level to what a verification proved (never lower it)."""
+        self._check_open()
+        if verification.level > self.identification:
+            self.identification = verification.level
         self._touch(at, policy)
 
     def issue_resume_code(self, at: datetime, policy: DraftPolicy) -> str:
@@ -268,14 +285,17 @@ class Report:
     state: ReportState = ReportState.SUBMITTED
     changed_at: datetime | None = None
     version: int = 0
+    identification: IdentificationLevel = IdentificationLevel.SELF_DECLARED
 
     @classmethod
     def submit(cls, draft: Draft, form: Form, at: datetime) -> Report:
-        """The report of a finished draft; Invalid("draft.incomplete") if a question is open."""
+        """The report of a finished draft; Invalid("draft.incomplete") if a question is open,
+        Refused("identification.required") if the citizen's identity is not verified enough."""
         answers = form.relevant_answers(draft.answers)
         missing = form.first_unanswered(answers)
         if missing is not None:
             raise Invalid("draft.incomplete", field=missing.id)
+        check_reached(required_level(form.code), draft.identification)
         return cls(
             id=new_draft_id(),
             reference=new_reference(form.kind),
@@ -288,6 +308,7 @@ class Report:
             answers=answers,
             submitted_at=at,
             changed_at=at,
+            identification=draft.identification,
         )
 
     def move(self, step: ReportStep, at: datetime) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from loket.domain.audit import AuditAction, DetailValue
-from loket.domain.catalogue import IdentificationLevel
 from loket.domain.errors import ConcurrentUpdate, Invalid, NotFound
 from loket.domain.forms import QuestionType, answer_text
 from loket.domain.handover import (
@@ -35,8 +34,6 @@ from loket.services.queue import retrying
 from loket.services.reports import CITIZEN, ReportContext, _audit
 from loket.services.statements import StatementContext, sign_statement
 
-# Self-service reports have no identity check yet: the citizen declares who they are.
-SELF_SERVICE_IDENTIFICATION = IdentificationLevel.SELF_DECLARED
 MAX_LISTED_REPORTS = 200
 
 
@@ -93,7 +90,8 @@ def submit_report(
         case_reference=report.reference,
         report_type=report.form_code,
         texts=tuple(texts),
-        identification=SELF_SERVICE_IDENTIFICATION,
+        # The level the citizen reached (online or on camera), as stored with the report.
+        identification=report.identification,
         officer=officer,
         place=Place.of(location),
         made_at=report.submitted_at,

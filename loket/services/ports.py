@@ -14,6 +14,7 @@ from loket.domain.codraft import SharedDraft
 from loket.domain.exchange import ChatMessage, Document
 from loket.domain.handover import Acknowledgement, DownloadCode, StoredStatement
 from loket.domain.help import HelpRequest
+from loket.domain.identification import Verification
 from loket.domain.invitations import Invitation
 from loket.domain.locations import Location
 from loket.domain.reports import Draft, Report
@@ -303,6 +304,22 @@ class HandoverRepository(Protocol):
         """Reports (not tips) newest first."""
 
 
+class IdentityRepository(Protocol):
+    """How drafts' identities were verified, and the video tickets taken to have one checked."""
+
+    def add_verification(
+        self, verification_id: str, draft_id: str, verification: Verification
+    ) -> None: ...
+
+    def latest_verification(self, draft_id: str) -> Verification | None:
+        """The draft's most recent verification, if any."""
+
+    def add_call_request(self, ticket_id: str, draft_id: str, at: datetime) -> None: ...
+
+    def draft_for_ticket(self, ticket_id: str) -> str | None:
+        """The draft a video ticket was taken for, to have the identity checked."""
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -322,6 +339,7 @@ class UnitOfWork(Protocol):
     invitations: InvitationRepository
     handover: HandoverRepository
     codrafts: SharedDraftRepository
+    identities: IdentityRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

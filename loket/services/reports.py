@@ -10,6 +10,7 @@ from typing import Any
 from loket.domain.audit import AuditAction, AuditRecord, DetailValue
 from loket.domain.errors import Invalid, NotFound, Refused
 from loket.domain.forms import AnswerContext, Form, Question, QuestionType, Upload, validate_answer
+from loket.domain.identification import needs_verification, required_level
 from loket.domain.locations import Location
 from loket.domain.reports import (
     Draft,
@@ -54,6 +55,11 @@ class Progress:
     @property
     def next_question(self) -> Question | None:
         return self.form.first_unanswered(self.draft.answers)
+
+    @property
+    def needs_identification(self) -> bool:
+        """The citizen's identity is not yet verified as this type needs (see identification)."""
+        return needs_verification(required_level(self.form.code), self.draft.identification)
 
     def position(self, question_id: str) -> int:
         """1-based number of the question among those shown; 0 if it is not shown."""

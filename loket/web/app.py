@@ -25,7 +25,7 @@ from loket.domain.errors import DomainError
 from loket.domain.i18n import N_
 from loket.services import callbacks as callback_service
 from loket.services import queue as queue_service
-from loket.web import call_signalling, problems, ws
+from loket.web import call_signalling, oidc_test_provider, problems, ws
 from loket.web.api import call_drafts, call_exchange, routes
 from loket.web.api import callbacks as callback_routes
 from loket.web.i18n import gettext_for
@@ -43,6 +43,7 @@ from loket.web.pages import (
     supervisor,
 )
 from loket.web.pages import callbacks as callback_pages
+from loket.web.pages import identification as identification_pages
 from loket.web.pages import reports as report_pages
 from loket.web.ratelimit import RateLimiter
 from loket.web.sessions import Signer
@@ -72,6 +73,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         current = container or build(settings)
         app.state.container = current
         app.state.signer = Signer(current.secret_key)
+        if settings.oidc_test_provider:
+            log.warning("the built-in TEST login provider is on (/oidc-test): never in production")
+            app.state.oidc_test_provider = oidc_test_provider.start_provider(current)
         await current.hub.start()
         await current.call_relay.start()
         tasks = [
@@ -171,11 +175,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(call_signalling.router)
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
     pages_in_order = (
-        callback_pages, report_pages, report_handover, citizen, screen, staff_auth, officer,
-        supervisor, host, admin, calls, interpreters,
+        callback_pages, identification_pages, report_pages, report_handover, citizen, screen,
+        staff_auth, officer, supervisor, host, admin, calls, interpreters,
     )  # fmt: skip
     for pages in pages_in_order:
         app.include_router(pages.router)
+    if settings.oidc_test_provider:
+        # A TEST login with fictional persons (docs/identification.md): never in production.
+        app.include_router(oidc_test_provider.router)
     app.mount("/static", CachedStatic(directory=str(files("loket.web") / "static")), name="static")
     # Multipart framing around a document adds a few hundred bytes; 64 KB is ample.
     app.add_middleware(

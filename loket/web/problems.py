@@ -323,6 +323,40 @@ MESSAGES: dict[str, tuple[int, str]] = {
         409,
         N_("This report must be made with a police officer. Talk to an officer by video."),
     ),
+    "identification.required": (
+        409,
+        N_("Please confirm who you are before you sign: online, or with an officer on camera."),
+    ),
+    "identification.online_failed": (
+        400,
+        N_(
+            "We could not verify your identity online. Try again, or let an officer check your identity document on camera."
+        ),
+    ),
+    "identification.not_online": (
+        409,
+        N_("For this report an officer checks your identity document on camera."),
+    ),
+    "identification.no_subject": (
+        400,
+        N_(
+            "We could not verify your identity online. Try again, or let an officer check your identity document on camera."
+        ),
+    ),
+    "identification.document_type": (422, N_("Choose the type of document.")),
+    "identification.document_suffix": (
+        422,
+        N_("Enter the last four characters of the document number: letters and digits."),
+    ),
+    "identification.face_not_confirmed": (
+        422,
+        N_("Confirm that the face on camera matches the photo on the document."),
+    ),
+    "identification.not_your_contact": (
+        409,
+        N_("You can check an identity only in a contact you are serving."),
+    ),
+    "identification.no_check": (404, N_("This contact has no identity check.")),
     "report.illegal_transition": (
         409,
         N_("Report %(reference)s cannot do “%(step)s” while it is “%(state)s”."),

@@ -122,7 +122,7 @@ def live_server(
     port = _free_port()
     settings = Settings(
         data_dir=tmp_path, demo=False, host="127.0.0.1", port=port, sweep_seconds=0.5,
-        kiosk_idle_seconds=90,
+        kiosk_idle_seconds=90, oidc_test_provider=True,
     )  # fmt: skip
     clock = ShiftedClock(OPEN_MOMENT)
     container = build(settings, clock=clock, hasher=FAST_HASHER)
@@ -150,6 +150,16 @@ def live_server(
     server.should_exit = True
     thread.join(timeout=10)
     container.dispose()
+
+
+def verify_online(page: Any, person: str = "jansen") -> None:
+    """On the identification page: log in at the built-in TEST provider as a fictional person
+    and come back to the check page (the reports that need a verified identity)."""
+    page.click("#verify-online")
+    page.wait_for_url("**/oidc-test/authorize?**")
+    page.check(f"#person-{person}")
+    page.click("#test-login")
+    page.wait_for_url("**/report/check")
 
 
 def make_officer_available(live: LiveServer, username: str) -> None:

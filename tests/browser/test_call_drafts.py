@@ -10,6 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from loket.services import handover as handover_service
+from loket.services import identification as identification_service
 from tests.browser.conftest import LiveServer, assert_accessible
 from tests.browser.test_calls import (
     MEDIA_TIMEOUT,
@@ -93,6 +94,25 @@ def test_officer_and_citizen_draft_correct_confirm_and_send_a_threat_report_in_t
         "data-changed-by-officer", "yes"
     )
     assert_accessible(page)
+
+    # A threat needs the identity an officer checked on camera. The console's check form has
+    # its own browser test (test_identification.py); here the check is recorded directly and
+    # both pages pick up the draft's new version on their own.
+    def refreshed(response: Any) -> bool:
+        return response.request.method == "GET" and response.url.endswith("/calls/draft")
+
+    with (
+        page.expect_response(refreshed, timeout=15_000),
+        citizen_page.expect_response(refreshed, timeout=15_000),
+    ):
+        identification_service.verify_by_officer(
+            live_server.container.identification,
+            ticket.id,
+            officer_id=live_server.staff_ids["an"],
+            document_type="passport",
+            document_suffix="X7Q4",
+            face_matches=True,
+        )
 
     # Both confirm: the citizen with the ticked declaration and their name, then the officer.
     expect(page.locator("#draft-submit")).to_be_disabled()

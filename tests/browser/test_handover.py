@@ -15,6 +15,7 @@ from loket.domain.statements import Confirmation
 from loket.services import handover as handover_service
 from loket.services import reports as report_service
 from tests.browser.conftest import LiveServer, assert_accessible, sign_in
+from tests.identity import verify_online
 from tests.integration.test_reports import BICYCLE
 from tests.statements import signature_png
 
@@ -38,6 +39,7 @@ def _submit(live: LiveServer) -> tuple[str, str]:
     draft_id = progress.draft.id
     for question, raw in BICYCLE:
         report_service.answer(reports, draft_id, question, raw)
+    verify_online(live.container, draft_id)
     confirmation = Confirmation(signature_png=signature_png())
     done = handover_service.submit_report(live.container.handover, draft_id, confirmation)
     return draft_id, done.report.reference

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from loket.services import handover as handover_service
 from loket.services import reports as report_service
-from tests.browser.conftest import LiveServer, assert_accessible
+from tests.browser.conftest import LiveServer, assert_accessible, verify_online
 from tests.browser.test_handover import downloaded
 
 KIOSK = "utrecht-stationsplein"  # NL: bicycle theft is self-service
@@ -121,6 +121,9 @@ def test_a_bicycle_theft_is_reported_from_start_to_reference(
     photo.write_bytes(PNG)
     citizen.set_input_files("#photo", str(photo))
     go_on(citizen, check)
+    # A bicycle theft needs an identity verified online: the TEST provider of the live server.
+    citizen.wait_for_url(f"**{base}/report/identify")
+    verify_online(citizen)
     citizen.wait_for_url(f"**{base}/report/check")
     expect(citizen.locator("#answer-locked .answer-text")).to_have_text(YES[language])
     expect(citizen.locator("#answer-bicycle .answer-text")).to_contain_text("GZ 123456")

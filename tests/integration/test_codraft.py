@@ -19,6 +19,7 @@ from loket.domain.reports import Route
 from loket.services import calls as call_service
 from loket.services import codraft, queue
 from loket.services import handover as handover_service
+from loket.services import identification as identification_service
 from loket.services import reports as report_service
 from loket.web.app import create_app
 from tests.conftest import World, add_officer
@@ -54,6 +55,14 @@ def put(
 
 def threat_in_call(client: TestClient, world: World) -> tuple[dict[str, str], dict[str, str], int]:
     """A threat report the officer started in a call and filled in; its latest version."""
+    citizen, officer_h, version, _ticket_id = threat_call(client, world)
+    return citizen, officer_h, version
+
+
+def threat_call(
+    client: TestClient, world: World
+) -> tuple[dict[str, str], dict[str, str], int, str]:
+    """As threat_in_call, with the ticket's id."""
     ticket, officer = served(world)
     citizen, officer_h = tokens(world, ticket.id, officer)
     started = client.post(API, json={"form": "report.threat"}, headers=officer_h)
@@ -63,7 +72,7 @@ def threat_in_call(client: TestClient, world: World) -> tuple[dict[str, str], di
         answer = put(client, officer_h, question, value, version)
         assert answer.status_code == 200, answer.text
         version = answer.json()["draft"]["version"]
-    return citizen, officer_h, version
+    return citizen, officer_h, version, ticket.id
 
 
 def audited_reads(world: World, actor_prefix: str) -> list[str]:
@@ -186,8 +195,20 @@ def test_a_change_after_both_confirmed_voids_both_and_submission_waits(
 def test_a_threat_made_with_the_officer_ends_in_a_statement_that_names_the_officer(
     client: TestClient, world: World
 ) -> None:
-    citizen, officer_h, version = threat_in_call(client, world)
+    citizen, officer_h, version, ticket_id = threat_call(client, world)
     officer = world.staff_ids["an"]
+    # A threat needs an identity the officer checked: not sent before that.
+    early = client.post(f"{API}/submission", headers=officer_h)
+    assert early.status_code == 409
+    identification_service.verify_by_officer(
+        world.container.identification,
+        ticket_id,
+        officer_id=officer,
+        document_type="passport",
+        document_suffix="X7Q4",
+        face_matches=True,
+    )
+    version = client.get(API, headers=citizen).json()["draft"]["version"]
     typed = {"version": version, "full_name": "Sam Jansen", "declared": True}
     client.post(f"{API}/confirmations", json=typed, headers=citizen)
     client.post(f"{API}/confirmations", json={"version": version}, headers=officer_h)
@@ -208,6 +229,7 @@ def test_a_threat_made_with_the_officer_ends_in_a_statement_that_names_the_offic
     text = flat(" ".join(pages_text(pdf)))
     assert f"An (personeelsnummer {officer})" in text
     assert "Geen: opgemaakt zonder agent" not in text
+    assert "Identiteit via de camera gecontroleerd door een agent" in text
     assert "Sam Jansen" in text and "He said he would come to my house." in text
     assert validate(pdf, load_signing_identity(world.container.settings)).intact
 

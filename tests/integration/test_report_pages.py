@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from loket.adapters.db import schema as t
 from loket.web.app import create_app
 from tests.conftest import World
+from tests.identity import verify_online
 
 BASE = "https://testserver"
 KIOSK = "/kiosk/utrecht-stationsplein"
@@ -150,7 +151,9 @@ def test_a_kiosk_draft_is_wiped_at_the_reset_unless_a_code_was_taken(
     assert resumed.headers["location"] == "/report/q/target"
 
 
-def test_a_file_answer_is_uploaded_and_a_wrong_type_is_refused(client: TestClient) -> None:
+def test_a_file_answer_is_uploaded_and_a_wrong_type_is_refused(
+    client: TestClient, world: World
+) -> None:
     page = start(client, "", "report.vandalism")
     for question, data in [
         ("target", {"value": "car"}),
@@ -169,6 +172,13 @@ def test_a_file_answer_is_uploaded_and_a_wrong_type_is_refused(client: TestClien
     assert bad.status_code == 415 and 'id="photo-error"' in bad.text
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
     good = answer(client, "/report/q/photo", {}, files={"file": ("car.png", png, "image/png")})
-    assert good.headers["location"] == "/report/check"
+    # Vandalism needs an identity verified online before the answers are checked.
+    assert good.headers["location"] == "/report/identify"
+    verify_online(world.container, draft_id_of(world))
     assert "car.png" in client.get("/report/check").text
     assert page == "/report/q/target"
+
+
+def draft_id_of(world: World) -> str:
+    with world.container.engine.connect() as conn:
+        return str(conn.execute(select(t.report_drafts.c.id)).scalar_one())

@@ -14,6 +14,7 @@ from loket.domain.forms import Upload
 from loket.domain.reports import ReportState, ReportStep, Route
 from loket.services import reports as svc
 from tests.conftest import FAST_HASHER, FakeClock, World
+from tests.identity import verify_online
 
 KIOSK = "utrecht-stationsplein"  # NL
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -50,10 +51,14 @@ def start(world: World, code: str = "report.bicycle_theft", slug: str = KIOSK) -
 
 
 def fill(world: World, draft_id: str, answers: list[tuple[str, object]]) -> svc.Progress:
+    """Answer in order; a finished draft whose type needs it is then verified online."""
     progress = None
     for question, raw in answers:
         progress = svc.answer(world.container.reports, draft_id, question, raw)
     assert progress is not None
+    if progress.next_question is None and progress.needs_identification:
+        verify_online(world.container, draft_id)
+        progress = svc.load_draft(world.container.reports, draft_id)
     return progress
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from loket.adapters.db import schema as t
 from loket.adapters.vault import Vault
+from loket.domain.catalogue import IdentificationLevel
 from loket.domain.errors import ConcurrentUpdate, NotFound
 from loket.domain.reports import Draft, Report, ReportState
 
@@ -158,12 +159,15 @@ def _draft_values(draft: Draft) -> dict[str, Any]:
         "resume_expires_at": draft.resume_expires_at,
         "report_id": draft.report_id,
         "version": draft.version,
+        "identification": draft.identification.value,
     }
 
 
 def _draft(row: Row[Any]) -> Draft:
     m = row._mapping
-    return Draft(**{name: m[name] for name in _DRAFT_COLUMNS})
+    values = {name: m[name] for name in _DRAFT_COLUMNS}
+    values["identification"] = IdentificationLevel(values["identification"])
+    return Draft(**values)
 
 
 _DRAFT_COLUMNS = tuple(c.name for c in t.report_drafts.columns)
@@ -184,10 +188,12 @@ def _report_values(report: Report) -> dict[str, Any]:
         "submitted_at": report.submitted_at,
         "changed_at": report.changed_at,
         "version": report.version,
+        "identification": report.identification.value,
     }
 
 
 def _report(row: Row[Any]) -> Report:
     values = dict(row._mapping)
     values["state"] = ReportState(values["state"])
+    values["identification"] = IdentificationLevel(values["identification"])
     return Report(**values)

@@ -348,6 +348,8 @@ report_drafts = Table(
     Column("resume_expires_at", UtcDateTime),
     Column("report_id", String(32)),
     Column("version", Integer, nullable=False),
+    # The identification level reached (loket/domain/identification.py); migration 0012.
+    Column("identification", String(24), nullable=False, server_default="self_declared"),
     Index("ix_report_drafts_expires", "expires_at"),
 )
 
@@ -379,6 +381,7 @@ reports = Table(
     Column("submitted_at", UtcDateTime, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    Column("identification", String(24), nullable=False, server_default="self_declared"),
     Index("ix_reports_state_submitted", "state", "submitted_at"),
 )
 
@@ -457,4 +460,38 @@ call_drafts = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+)
+
+# How a draft's identity was verified (loket/domain/identification.py): a pseudonym of the
+# OIDC subject and a display name, or the document type and last four characters an officer
+# saw on camera. No image of a document is ever stored.
+identity_verifications = Table(
+    "identity_verifications",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "draft_id", String(32), ForeignKey("report_drafts.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("level", String(24), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("verified_at", UtcDateTime, nullable=False),
+    Column("subject_ref", String(64)),
+    Column("display_name", String(200)),
+    Column("officer_id", Integer, ForeignKey("staff.id")),
+    Column("document_type", String(24)),
+    Column("document_suffix", String(4)),
+    Index("ix_identity_verifications_draft", "draft_id"),
+)
+
+# A video ticket a citizen took to have their identity checked on camera for a draft: the
+# officer serving the ticket sees the check form for that draft.
+identity_call_requests = Table(
+    "identity_call_requests",
+    metadata,
+    Column("ticket_id", String(32), ForeignKey("tickets.id"), primary_key=True),
+    Column(
+        "draft_id", String(32), ForeignKey("report_drafts.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_identity_call_requests_draft", "draft_id"),
 )

@@ -14,6 +14,7 @@ from loket.adapters.db.codraft_repository import SqlSharedDraftRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
 from loket.adapters.db.handover_repository import SqlHandoverRepository
 from loket.adapters.db.help_repository import SqlHelpRequestRepository
+from loket.adapters.db.identity_repository import SqlIdentityRepository
 from loket.adapters.db.invitation_repository import SqlInvitationRepository
 from loket.adapters.db.report_repository import SqlReportRepository
 from loket.adapters.db.repositories import (
@@ -77,6 +78,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitationRepository(conn)
         self.handover = SqlHandoverRepository(conn, self._vault)
         self.codrafts = SqlSharedDraftRepository(conn)
+        self.identities = SqlIdentityRepository(conn)
         return self
 
     def __exit__(

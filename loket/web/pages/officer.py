@@ -359,6 +359,7 @@ def _panel_context(
     blocking = {TicketState.OFFERED, TicketState.TRANSFERRED, TicketState.IN_SERVICE}
     views = [_contact_view(t, locations, now) for t in contacts]
     from loket.web.pages import callbacks as callback_pages  # it imports this module
+    from loket.web.pages import identification as identification_pages  # likewise
 
     return {
         "member": member,
@@ -369,6 +370,8 @@ def _panel_context(
         "status_since": local_time(member.status_since_at),
         "contacts": views,
         "callbacks": callback_pages.officer_callbacks(container, member, views),
+        "identity_checks": identification_pages.officer_identity_checks(container, views),
+        "document_types": list(identification_pages.DOCUMENT_LABELS.items()),
         "can_take_next": not any(t.state in blocking for t in contacts),
         "colleagues": colleagues,
         "outcomes": [(o.value, OUTCOME_LABELS[o], OUTCOME_HINTS[o]) for o in Outcome],

@@ -244,6 +244,8 @@ def report_detail(
     request: Request, reference: str, member: StaffReader, container: ContainerDep
 ) -> Response:
     """One report with its answers; the read is audited."""
+    from loket.web.pages import identification as identification_pages  # it imports this
+
     _check_reference(reference)
     report = report_service.read_report(container.reports, reference, actor=_actor(member))
     language = staff_language(request, member)
@@ -262,6 +264,7 @@ def report_detail(
         title=form.title.in_language(language),
         lines=lines,
         statement=stored,
+        identification=identification_pages.LEVEL_LABELS[report.identification],
     )
 
 

@@ -295,7 +295,7 @@ def _check(
     progress = _progress(container, session)
     if progress is None:
         return _lost(request, container, location, session, mode)
-    if progress.next_question is not None:
+    if progress.next_question is not None or progress.needs_identification:
         return RedirectResponse(_next_path(base, progress), status_code=303)
     language = citizen.page_language(request, session)
     answers = progress.draft.answers
@@ -343,6 +343,8 @@ def _submit(
             return _check(request, container, location, mode, error=error, submitted=form)
         if error.code == "report.needs_officer":
             return RedirectResponse(f"{base}/report/officer", status_code=303)
+        if error.code == "identification.required":
+            return RedirectResponse(f"{base}/report/identify", status_code=303)
         if error.code == "draft.incomplete":
             return RedirectResponse(f"{base}/report", status_code=303)
         if error.code in ("draft.unknown", "draft.expired"):
@@ -539,7 +541,10 @@ def _next_path(base: str, progress: report_service.Progress) -> str:
         return f"{base}/report/officer"
     following = progress.next_question
     if following is None:
-        return f"{base}/report/check"
+        # Before checking and signing, the citizen proves who they are if the type needs it.
+        return (
+            f"{base}/report/identify" if progress.needs_identification else f"{base}/report/check"
+        )
     return f"{base}/report/q/{following.id}"
 
 

@@ -1,0 +1,1 @@
+"""Identity providers: the OpenID Connect client."""
