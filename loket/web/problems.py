@@ -224,6 +224,10 @@ MESSAGES: dict[str, tuple[int, str]] = {
         503,
         N_("Files cannot be checked for viruses at the moment. Try again in a few minutes."),
     ),
+    "document.blocked": (
+        403,
+        N_("The virus scanner flagged this file as harmful. It cannot be opened."),
+    ),
     "statement.signature_invalid": (
         422,
         N_("The signature could not be read. Please sign again."),
