@@ -345,6 +345,10 @@ MESSAGES: dict[str, tuple[int, str]] = {
         ),
     ),
     "answer.too_many_items": (422, N_("Enter at most %(maximum)s items.")),
+    "answer.item_field_missing": (
+        422,
+        N_("Fill this in for each item, or empty the other fields of this item."),
+    ),
     "answer.place_incomplete": (422, N_("Enter the street (or describe the spot) and the town.")),
     "request.invalid": (422, N_("Some of the input is not valid.")),
     "request.too_large": (413, N_("The request is too large.")),

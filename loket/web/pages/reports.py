@@ -232,6 +232,7 @@ def _question(
         place_parts=PLACE_PARTS,
         person_parts=PERSON_PARTS,
         item_fields=question.fields or ITEM_FIELDS,
+        required_labels=[part_label(name, language) for name in question.required_fields],
         item_rows=_item_rows(question, value),
         kept_file=value.get("filename") if isinstance(value, dict) and value else None,
     )
