@@ -225,7 +225,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
         N_("Files cannot be checked for viruses at the moment. Try again in a few minutes."),
     ),
     "document.blocked": (
-        403,
+        422,
         N_("The virus scanner flagged this file as harmful. It cannot be opened."),
     ),
     "statement.signature_invalid": (

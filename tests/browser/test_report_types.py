@@ -21,16 +21,21 @@ from loket.adapters.forms import load_forms
 from loket.domain.forms import AnswerContext, Form, Question, QuestionType, Upload, answer_text
 from loket.domain.forms import validate_answer as checked
 from loket.domain.reports import Route, route
+from loket.services import locations as location_service
 from loket.services import queue as queue_service
 from loket.services import reports as report_service
+from loket.web.pages.citizen import ONLINE_DESK
 from tests.browser.conftest import OPEN_MOMENT, LiveServer, assert_accessible, sign_in
 from tests.browser.test_handover import downloaded
-from tests.browser.test_reports import citizen, confirm_by_keyboard, draw_signature, open_desk
+from tests.browser.test_reports import (
+    KIOSK,
+    citizen,
+    confirm_by_keyboard,
+    draw_signature,
+    open_desk,
+)
 from tests.report_answers import MARKUP, PNG, valid_raw
 
-# The desks' countries decide the route (domain.reports.RULES): the kiosk at Utrecht is
-# Dutch, the online desk that serves citizens at home is Belgian.
-COUNTRY = {"kiosk": "NL", "home": "BE"}
 LANGUAGES = ("nl", "en")
 MAX_QUESTIONS = 30  # a guard: a flow that never reaches the check page fails, not hangs
 
@@ -62,7 +67,7 @@ def current_question(page: Any) -> str | None:
     return found.group(1) if found else None
 
 
-def answer_question(page: Any, form: Form, question: Question, raw: Any, tmp: Any) -> None:
+def answer_question(page: Any, question: Question, raw: Any, tmp: Any) -> None:
     """Fill in the question's inputs from `raw`, the answer in the shape the pages post."""
     q = question.id
     if question.type is QuestionType.CHOICE:
@@ -101,7 +106,7 @@ def fill_in(
         expect(page.locator("h1")).to_have_text(question.label.in_language(language))
         audit_once(page, f"question:{question.type.value}")
         raw = valid_raw(form, question, free_text=MARKUP)
-        answer_question(page, form, question, raw, tmp)
+        answer_question(page, question, raw, tmp)
         stored[question_id] = checked(question, raw, context)
         asked = page.url
         page.click("#continue")
@@ -131,7 +136,12 @@ def test_every_report_and_tip_type_from_the_start_to_its_end(
     base = open_desk(citizen, live_server, where, language)
     citizen.click(f"#tile-{form.kind}")
     code_id = code.replace(".", "-")
-    if route(form, COUNTRY[where]) is Route.OFFICER:
+    # The desk's country decides the route (domain.reports.RULES): the kiosk at Utrecht is
+    # Dutch, the online desk that serves citizens at home is Belgian.
+    desk = location_service.get_location(
+        live_server.container.queue, KIOSK if where == "kiosk" else ONLINE_DESK
+    )
+    if route(form, desk.country) is Route.OFFICER:
         # The law wants an officer (a threat, a burglary): no form to fill in alone, but a
         # video call with an officer, one click away.
         expect(citizen.locator(f"#start-{code_id}")).to_have_count(0)

@@ -181,7 +181,7 @@ def test_a_file_stored_before_the_scanner_knew_it_is_blocked_when_opened(
     with client_for(world.container) as client:
         sign_in(client, world, "olaf")
         refused = client.get(f"/officer/reports/{reference}/files/photo")
-    assert refused.status_code == 403
+    assert refused.status_code == 422
     assert EICAR not in refused.content
     assert "flagged this file" in refused.text
     assert downloads(world, reference) == []
