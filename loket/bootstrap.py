@@ -122,12 +122,14 @@ def build(
     statements = StatementContext(
         uow=uow, clock=clock, renderer=ReportLabRenderer(), signer=ConfiguredSigner(settings)
     )
+    scanner = _scanner(settings)
     # A bad form file stops the start here, with the file and the fault in the message.
     reports = ReportContext(
         uow=uow,
         clock=clock,
         forms=load_forms(settings.forms_dir),
         max_upload_bytes=settings.max_document_bytes,
+        scanner=scanner,
     )
     return Container(
         settings=settings,
@@ -143,7 +145,7 @@ def build(
         callbacks=callbacks,
         statements=statements,
         vault=vault,
-        scanner=_scanner(settings),
+        scanner=scanner,
         calls=_calls(settings, queue, secret_key),
         call_relay=_call_relay(settings, board),
         call_board=board,

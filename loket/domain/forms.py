@@ -111,6 +111,8 @@ class Question:
     not_future: bool = False
     options: tuple[Option, ...] = ()
     fields: tuple[str, ...] = ()
+    # Item fields every item must have (a stolen thing needs at least a description).
+    required_fields: tuple[str, ...] = ()
     max_items: int = 1
     show_if: Condition | None = None
     # A fact the legal rules read (see domain.reports.RULES): the answer "yes" makes it true.
@@ -345,6 +347,9 @@ def _items(question: Question, raw: Any, ctx: AnswerContext) -> list[dict[str, s
         item = _parts(question, row, fields, prefix)
         if not item:
             continue  # an empty row of the form: nothing was filled in
+        for name in question.required_fields:
+            if name not in item:
+                raise Invalid("answer.item_field_missing", field=f"{prefix}-{name}")
         frame = item.get("frame_number")
         if frame is not None:
             frame = frame.upper()
@@ -594,8 +599,8 @@ class _Reader:
             where,
             {
                 "id", "type", "label", "help", "required", "min_length", "max_length",
-                "pattern", "min", "max", "not_future", "options", "fields", "max_items",
-                "show_if", "fact",
+                "pattern", "min", "max", "not_future", "options", "fields", "required_fields",
+                "max_items", "show_if", "fact",
             },
             {"id", "type", "label"},
         )  # fmt: skip
@@ -612,6 +617,7 @@ class _Reader:
             raise self.fail(f"{where}.type", f"must be one of {allowed}") from None
         options = self.options(raw.get("options"), where, kind)
         fields = self.fields(raw.get("fields"), where, kind)
+        required_fields = self.required_fields(raw.get("required_fields"), where, fields)
         pattern = raw.get("pattern")
         if pattern is not None:
             if kind not in (QuestionType.TEXT, QuestionType.LONG_TEXT) or not isinstance(
@@ -662,6 +668,7 @@ class _Reader:
             not_future=not_future,
             options=options,
             fields=fields,
+            required_fields=required_fields,
             max_items=max_items,
             show_if=self.condition(raw.get("show_if"), where, earlier),
             fact=fact,
@@ -697,6 +704,15 @@ class _Reader:
             raise self.fail(f"{where}.fields", "only a list of items has fields")
         if not isinstance(raw, list) or not raw or any(f not in ITEM_FIELDS for f in raw):
             raise self.fail(f"{where}.fields", f"must be some of {', '.join(ITEM_FIELDS)}")
+        return tuple(raw)
+
+    def required_fields(self, raw: Any, where: str, fields: tuple[str, ...]) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        if not fields:
+            raise self.fail(f"{where}.required_fields", "only a list of items has fields")
+        if not isinstance(raw, list) or not raw or any(f not in fields for f in raw):
+            raise self.fail(f"{where}.required_fields", f"must be some of {', '.join(fields)}")
         return tuple(raw)
 
     def amount(self, raw: Any, where: str, kind: QuestionType) -> Decimal | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from loket.domain.audit import AuditAction, AuditRecord, DetailValue
 from loket.domain.errors import Invalid, NotFound, Refused
+from loket.domain.exchange import DocumentType
 from loket.domain.forms import AnswerContext, Form, Question, QuestionType, Upload, validate_answer
 from loket.domain.identification import needs_verification, required_level
 from loket.domain.locations import Location
@@ -23,7 +24,14 @@ from loket.domain.reports import (
     route,
 )
 from loket.domain.statements import Answer, StatementText
-from loket.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from loket.services.ports import (
+    Clock,
+    NoScanner,
+    ScannerUnavailable,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    VirusScanner,
+)
 from loket.services.queue import retrying
 
 CITIZEN = "citizen"
@@ -38,6 +46,8 @@ class ReportContext:
     forms: Mapping[str, Form]
     policy: DraftPolicy = field(default_factory=DraftPolicy)
     max_upload_bytes: int = 10 * 1024 * 1024
+    # Every uploaded file passes it on upload and again before an officer opens it.
+    scanner: VirusScanner = field(default_factory=NoScanner)
 
 
 @dataclass(frozen=True)
@@ -150,11 +160,17 @@ def answer(
 ) -> Progress:
     """Check and keep one answer; the draft is saved at once, so a restart loses nothing.
 
-    A file question without a new file keeps the file given before.
+    A file question without a new file keeps the file given before; a new file passes the
+    virus scanner first.
     Errors: draft.unknown, draft.expired, draft.submitted, form.unknown_question, and the
-    answer.* and document.* codes of the question's type (with the field at fault).
+    answer.* and document.* codes of the question's type (with the field at fault), among
+    them document.infected and document.scanner_unavailable (nothing is stored).
     """
     now = ctx.clock.now()
+    if isinstance(raw, Upload) and 0 < len(raw.content) <= ctx.max_upload_bytes:
+        # Before the transaction: a slow scanner must not hold the draft's row lock. An
+        # oversized file is refused by its size below, without bothering the scanner.
+        _check_clean(ctx.scanner, raw.content, question_id)
 
     def attempt() -> Progress:
         with ctx.uow() as uow:
@@ -359,7 +375,64 @@ def statement_text(ctx: ReportContext, report: Report, language: str) -> Stateme
     return StatementText(language, tuple(Answer(label, text) for label, text in lines))
 
 
+# -- files, for officers ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A file a citizen attached to a report, as an officer downloads it."""
+
+    filename: str
+    content_type: DocumentType
+    content: bytes
+
+
+def open_report_file(
+    ctx: ReportContext, reference: str, question_id: str, *, actor: str
+) -> ReportFile:
+    """The file attached to one answer of a report, scanned again before it is served.
+
+    Scanned at every opening, not only on upload: the scanner's signatures are newer now,
+    and a file stored while no scanner was configured is checked too. Fail closed: a
+    configured scanner that does not answer means nothing is served.
+    Errors: report.unknown, document.unknown, document.scanner_unavailable, document.blocked
+    (the scanner flags it). Audited as a download.
+    """
+    with ctx.uow(read_only=True) as uow:
+        report = uow.reports.report_by_reference(reference)
+        described = report.answers.get(question_id)
+        content = uow.reports.file(report.draft_id, question_id)
+    if not isinstance(described, dict) or content is None:
+        raise NotFound("document.unknown", field="document")
+    try:
+        verdict = ctx.scanner.scan(content)
+    except ScannerUnavailable:
+        raise Refused("document.scanner_unavailable") from None
+    if not verdict.is_clean:
+        raise Refused("document.blocked")
+    with ctx.uow() as uow:
+        details: dict[str, DetailValue] = {
+            "question": question_id,
+            "sha256": described["sha256"],
+            "size": len(content),
+        }
+        now = ctx.clock.now()
+        _audit(uow, AuditAction.DOWNLOAD, "report_file", reference, now, details, actor)
+        uow.commit()
+    content_type = DocumentType(described["content_type"])
+    return ReportFile(str(described.get("filename") or question_id), content_type, content)
+
+
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _check_clean(scanner: VirusScanner, content: bytes, question_id: str) -> None:
+    try:
+        verdict = scanner.scan(content)
+    except ScannerUnavailable:
+        raise Refused("document.scanner_unavailable", field=question_id) from None
+    if not verdict.is_clean:
+        raise Invalid("document.infected", field=question_id)
 
 
 def _open_draft(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from importlib.resources import files
@@ -290,9 +291,19 @@ class _TooLarge(Exception):
     pass
 
 
+# A file answer of a report (a page form, not the API): refused by its size, it goes back to
+# its question, which says so next to the field.
+_REPORT_UPLOAD = re.compile(r"^((?:/kiosk/[a-z0-9-]+)?/report/q/[a-z][a-z0-9_]{0,39})/documents$")
+
+
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
-    response = problems.problem(request, "request.too_large")
+    page = _REPORT_UPLOAD.match(scope["path"])
+    response: Response
+    if page is not None:
+        response = RedirectResponse(f"{page.group(1)}?too_large=1", status_code=303)
+    else:
+        response = problems.problem(request, "request.too_large")
     await response(scope, receive, send)
 
 

@@ -230,6 +230,10 @@ MESSAGES: dict[str, tuple[int, str]] = {
         503,
         N_("Files cannot be checked for viruses at the moment. Try again in a few minutes."),
     ),
+    "document.blocked": (
+        422,
+        N_("The virus scanner flagged this file as harmful. It cannot be opened."),
+    ),
     "statement.signature_invalid": (
         422,
         N_("The signature could not be read. Please sign again."),
@@ -400,6 +404,10 @@ MESSAGES: dict[str, tuple[int, str]] = {
         ),
     ),
     "answer.too_many_items": (422, N_("Enter at most %(maximum)s items.")),
+    "answer.item_field_missing": (
+        422,
+        N_("Fill this in for each item, or empty the other fields of this item."),
+    ),
     "answer.place_incomplete": (422, N_("Enter the street (or describe the spot) and the town.")),
     "request.invalid": (422, N_("Some of the input is not valid.")),
     "request.too_large": (413, N_("The request is too large.")),

@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from loket.domain.errors import DomainError, Invalid
+from loket.domain.forms import QuestionType
 from loket.domain.i18n import N_
 from loket.domain.locations import Location
 from loket.domain.reports import Report
@@ -41,6 +43,7 @@ router = APIRouter(include_in_schema=False)
 
 _DATA_URL = re.compile(r"^data:image/png;base64,([A-Za-z0-9+/=]+)$")
 _REFERENCE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{4,12}$")
+_QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 REPORT_STATE_LABELS = {
     "submitted": N_("Submitted"),
     "in_review": N_("In review"),
@@ -252,6 +255,12 @@ def report_detail(
     form = report_service.get_form(container.reports, report.form_code)
     lines = form.statement_lines(report.answers, language)
     stored = handover_service.statement_of(container.handover, reference)
+    # Attached files open through the virus scanner (see file_download), one link each.
+    files = [
+        (q.id, q.label.in_language(language), report.answers[q.id]["filename"])
+        for q in form.visible(report.answers)
+        if q.type is QuestionType.FILE and isinstance(report.answers.get(q.id), dict)
+    ]
     return render(
         request,
         "officer/report.html",
@@ -265,6 +274,7 @@ def report_detail(
         lines=lines,
         statement=stored,
         identification=identification_pages.LEVEL_LABELS[report.identification],
+        files=files,
     )
 
 
@@ -274,6 +284,29 @@ def statement_download(reference: str, member: StaffReader, container: Container
     _check_reference(reference)
     pdf = handover_service.download_statement(container.handover, reference, actor=_actor(member))
     return pdf_response(pdf, f"statement-{reference}.pdf")
+
+
+@router.get("/officer/reports/{reference}/files/{question_id}")
+def file_download(
+    reference: str, question_id: str, member: StaffReader, container: ContainerDep
+) -> Response:
+    """A file the citizen attached, after the virus scanner passed it again; audited."""
+    _check_reference(reference)
+    if not _QUESTION_ID.match(question_id):
+        raise DomainError("document.unknown")
+    found = report_service.open_report_file(
+        container.reports, reference, question_id, actor=_actor(member)
+    )
+    return Response(
+        found.content,
+        media_type=found.content_type.value,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+            "Cache-Control": "no-store",
+            # Opened anyway (a PDF viewer), it runs nothing and reaches nothing of ours.
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
+    )
 
 
 def _when(report: Report, desk: Location | None, language: str) -> str:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from loket.domain.errors import DomainError
+from loket.domain.errors import DomainError, Invalid
 from loket.domain.forms import (
     ITEM_FIELDS,
     PERSON_PARTS,
@@ -185,6 +185,15 @@ def _question(
     if position == 0:
         # Hidden by an earlier answer (an old link): go on where the citizen really is.
         return RedirectResponse(_next_path(base, progress), status_code=303)
+    if (
+        error is None
+        and question.type is QuestionType.FILE
+        and request.query_params.get("too_large")
+    ):
+        # Sent back by the body limit (app.BodyLimit): say so here, next to the field.
+        limit_mb = max(1, container.reports.max_upload_bytes // 1024**2)
+        error = Invalid("document.too_large", field=question_id, maximum_mb=limit_mb)
+        entered = {"value": progress.draft.answers.get(question_id)}
     if error is None and progress.draft.step != question_id:
         progress = report_service.go_to(container.reports, progress.draft.id, question_id)
     language = citizen.page_language(request, session)
@@ -223,6 +232,7 @@ def _question(
         place_parts=PLACE_PARTS,
         person_parts=PERSON_PARTS,
         item_fields=question.fields or ITEM_FIELDS,
+        required_labels=[part_label(name, language) for name in question.required_fields],
         item_rows=_item_rows(question, value),
         kept_file=value.get("filename") if isinstance(value, dict) and value else None,
     )
