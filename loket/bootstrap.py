@@ -14,6 +14,7 @@ from loket.adapters.db.engine import make_engine
 from loket.adapters.db.event_log import EventLog
 from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.adapters.events.hub import EventHub, Wake
+from loket.adapters.export.folder import FolderExporter
 from loket.adapters.forms import load_forms
 from loket.adapters.notify.outbox import OutboxNotifier
 from loket.adapters.secret_files import read_or_create
@@ -24,13 +25,17 @@ from loket.adapters.signing.render import ReportLabRenderer
 from loket.adapters.vault import Vault, load_vault
 from loket.config import Settings
 from loket.domain.callbacks import CallbackPolicy
+from loket.domain.retention import RetentionPolicy
 from loket.domain.tickets import QueuePolicy
 from loket.services.callbacks import CallbackContext
 from loket.services.calls import CallBoard, CallContext, IceConfig
+from loket.services.export import ExportContext
+from loket.services.follow_up import FollowUpContext
 from loket.services.handover import HandoverContext
 from loket.services.ports import Clock, NoScanner, Notifier, PasswordHasher, VirusScanner
 from loket.services.queue import QueueContext
 from loket.services.reports import ReportContext
+from loket.services.retention import RetentionContext
 from loket.services.staff import StaffContext
 from loket.services.statements import StatementContext
 
@@ -54,6 +59,9 @@ class Container:
     call_board: CallBoard
     reports: ReportContext
     handover: HandoverContext
+    follow_up: FollowUpContext
+    export: ExportContext
+    retention: RetentionContext
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -121,6 +129,7 @@ def build(
         forms=load_forms(settings.forms_dir),
         max_upload_bytes=settings.max_document_bytes,
     )
+    hasher = hasher or Argon2Hasher()
     return Container(
         settings=settings,
         secret_key=secret_key,
@@ -128,9 +137,7 @@ def build(
         event_log=event_log,
         hub=hub,
         queue=queue,
-        staff=StaffContext(
-            uow=uow, clock=clock, hasher=hasher or Argon2Hasher(), second_factor=totp
-        ),
+        staff=StaffContext(uow=uow, clock=clock, hasher=hasher, second_factor=totp),
         totp=totp,
         callbacks=callbacks,
         statements=statements,
@@ -147,6 +154,22 @@ def build(
             notifier=notifier,
             public_url=settings.effective_public_url,
         ),
+        follow_up=FollowUpContext(reports=reports, hasher=hasher),
+        export=ExportContext(
+            reports=reports, exporter=FolderExporter(settings.effective_export_dir)
+        ),
+        retention=RetentionContext(uow=uow, clock=clock, policy=_retention(settings)),
+    )
+
+
+def _retention(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        draft_grace=timedelta(days=settings.retention_draft_grace_days),
+        acknowledgement_code_grace=timedelta(days=settings.retention_acknowledgement_code_days),
+        tip_access=timedelta(days=settings.retention_tip_access_days),
+        tip_follow_up=timedelta(days=settings.retention_tip_follow_up_days),
+        status_code_after_close=timedelta(days=settings.retention_status_code_days),
+        contact_exchange=timedelta(days=settings.retention_contact_exchange_days),
     )
 
 

@@ -81,6 +81,15 @@ class Settings:
     call_messages_per_second: int = 20
     # Report and tip forms (content/forms/*.yaml); default: the folder beside the package.
     forms_dir: Path | None = None
+    # Officers' report exports for the back-end (docs/tips.md); default <data_dir>/export.
+    export_dir: Path | None = None
+    # Retention periods in days (docs/retention.md); `loket retention run` purges past them.
+    retention_draft_grace_days: int = 0
+    retention_acknowledgement_code_days: int = 1
+    retention_tip_access_days: int = 90
+    retention_tip_follow_up_days: int = 365
+    retention_status_code_days: int = 30
+    retention_contact_exchange_days: int = 30
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -88,6 +97,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'loket.db').resolve()}"
+
+    @property
+    def effective_export_dir(self) -> Path:
+        return self.export_dir or self.data_dir / "export"
 
     @property
     def effective_public_url(self) -> str:
@@ -149,6 +162,13 @@ _FIELDS = {
     "call_grace_seconds": int,
     "call_messages_per_second": int,
     "forms_dir": Path,
+    "export_dir": Path,
+    "retention_draft_grace_days": int,
+    "retention_acknowledgement_code_days": int,
+    "retention_tip_access_days": int,
+    "retention_tip_follow_up_days": int,
+    "retention_status_code_days": int,
+    "retention_contact_exchange_days": int,
 }
 
 
