@@ -61,6 +61,7 @@ def serve(
     from loket.adapters.db.migrate import upgrade
     from loket.bootstrap import build
     from loket.demo.seed import seed_demo
+    from loket.web.access_log import logging_config
     from loket.web.app import create_app
 
     settings = _settings(
@@ -100,6 +101,8 @@ def serve(
             port=settings.port,
             log_level="info",
             ws_per_message_deflate=False,
+            # No client addresses in the access log: they would identify tipsters.
+            log_config=logging_config(),
         )
     finally:
         container.dispose()

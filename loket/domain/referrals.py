@@ -128,6 +128,9 @@ SERVICE_TOPICS: Mapping[str, str] = {
     "tip.nuisance": "nuisance.neighbours",
 }
 
+# Lost things and documents: the desk's information page links to these.
+LOST_TOPICS = ("lost.property", "lost.passport_foreign", "lost.id_document")
+
 
 def topic(key: str) -> Topic:
     """The topic; raises NotFound("referral.unknown")."""
