@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    delete,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from loket.adapters.db import schema as t
 from loket.domain.follow_up import AccessPurpose
@@ -46,7 +57,13 @@ class SqlRetentionRepository:
 
     def purge_resume_codes(self, cutoffs: Cutoffs, *, dry_run: bool) -> int:
         d = t.report_drafts.c
-        past = and_(d.resume_code_hash.is_not(None), d.resume_expires_at < cutoffs.resume_codes)
+        # Drafts the draft purge removes whole are not counted twice (nor in a dry run).
+        purged_whole = and_(d.expires_at < cutoffs.drafts, d.report_id.is_(None))
+        past = and_(
+            d.resume_code_hash.is_not(None),
+            d.resume_expires_at < cutoffs.resume_codes,
+            not_(purged_whole),
+        )
         ids = self._ids(t.report_drafts, d.id, past)
         if dry_run:
             return len(ids)
