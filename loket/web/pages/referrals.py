@@ -90,7 +90,8 @@ def _station_name(location: Location) -> str:
 
 
 def _time(moment: datetime, location: Location, language: str) -> str:
-    return str(format_time(moment.astimezone(location.zone), "short", locale=language))
+    locale = citizen._DATE_LOCALES.get(language, language)  # 18:00, not 6:00 PM, in English
+    return str(format_time(moment.astimezone(location.zone), "short", locale=locale))
 
 
 citizen_route(router, "GET", "/referral/{topic}", _referral)
