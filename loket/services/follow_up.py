@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from loket.domain.audit import AuditAction
+from loket.domain.audit import AuditAction, DetailValue
 from loket.domain.errors import ConcurrentUpdate, NotFound
 from loket.domain.follow_up import (
     AccessCode,
@@ -40,6 +40,7 @@ from loket.services.reports import ReportContext, _audit
 # A second identical addition this soon after the first is a double submit, not news.
 DUPLICATE_WINDOW = timedelta(minutes=10)
 _STAND_IN_STATUS_HASH = "0" * 64
+MAX_LISTED_TIPS = 200
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,17 @@ def follow_ups_for(ctx: FollowUpContext, report: Report, *, actor: str) -> list[
             details = {"count": len(found)}
             _audit(uow, AuditAction.READ, "tip_follow_up", report.reference, now, details, actor)
             uow.commit()
+    return found
+
+
+def list_tips(ctx: FollowUpContext, *, actor: str) -> list[tuple[Report, int]]:
+    """Tips newest first with their number of additions, for officers. Audited as a search."""
+    with ctx.reports.uow() as uow:
+        found = uow.follow_up.submitted_tips(MAX_LISTED_TIPS)
+        details: dict[str, DetailValue] = {"kind": "tips", "count": len(found)}
+        now = ctx.reports.clock.now()
+        _audit(uow, AuditAction.SEARCH, "report", "*", now, details, actor)
+        uow.commit()
     return found
 
 

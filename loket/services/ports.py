@@ -303,6 +303,9 @@ class FollowUpRepository(Protocol):
     def follow_ups(self, report_id: str) -> list[FollowUp]:
         """The tip's additions, oldest first."""
 
+    def submitted_tips(self, limit: int) -> list[tuple[Report, int]]:
+        """Tips newest first, each with how many additions it has."""
+
     def add_export(self, record: ExportRecord) -> None: ...
 
     def exports(self, report_id: str) -> list[ExportRecord]:

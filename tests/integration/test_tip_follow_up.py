@@ -176,6 +176,10 @@ def test_the_passphrase_adds_information_and_a_wrong_one_is_refused_like_an_unkn
 
     staff_id = add_officer(world, "olaf")
     sign_in(client, world, "olaf")
+    listed = client.get("/officer/tips")
+    assert listed.status_code == 200
+    row = re.search(rf'<tr id="tip-{reference}">(.*?)</tr>', listed.text, re.S)
+    assert row is not None and "<td>1</td>" in row.group(1)
     detail = client.get(f"/officer/reports/{reference}")
     assert 'id="follow-ups"' in detail.text and "&lt;b&gt;red&lt;/b&gt; van" in detail.text
     with world.container.engine.connect() as conn:

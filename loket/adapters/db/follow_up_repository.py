@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from loket.adapters.db import schema as t
 from loket.domain.errors import ConcurrentUpdate
 from loket.domain.export import ExportRecord
 from loket.domain.follow_up import AccessCode, AccessPurpose, FollowUp
+from loket.domain.reports import Report, ReportState
 
 
 class SqlFollowUpRepository:
@@ -64,6 +65,27 @@ class SqlFollowUpRepository:
             select(t.tip_follow_ups).where(c.report_id == report_id).order_by(c.added_at, c.id)
         )
         return [FollowUp(**dict(row._mapping)) for row in rows]
+
+    def submitted_tips(self, limit: int) -> list[tuple[Report, int]]:
+        r = t.reports.c
+        f = t.tip_follow_ups.c
+        additions = (
+            select(f.report_id, func.count().label("additions")).group_by(f.report_id).subquery()
+        )
+        rows = self._conn.execute(
+            select(t.reports, func.coalesce(additions.c.additions, 0).label("additions"))
+            .outerjoin(additions, additions.c.report_id == r.id)
+            .where(r.form_code.like("tip.%"))
+            .order_by(r.submitted_at.desc())
+            .limit(limit)
+        )
+        found = []
+        for row in rows:
+            values = dict(row._mapping)
+            count = int(values.pop("additions"))
+            values["state"] = ReportState(values["state"])
+            found.append((Report(**values), count))
+        return found
 
     def add_export(self, record: ExportRecord) -> None:
         self._conn.execute(insert(t.report_exports).values(**vars(record)))

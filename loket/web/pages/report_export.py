@@ -9,15 +9,17 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loket.domain.errors import DomainError
 from loket.domain.reports import Report
 from loket.domain.staff import Role, StaffMember
 from loket.services import export as export_service
 from loket.services import follow_up as follow_up_service
+from loket.services import reports as report_service
 from loket.web.deps import ContainerDep
-from loket.web.pages.staff_auth import check_staff_csrf, require_staff
+from loket.web.pages import render
+from loket.web.pages.staff_auth import check_staff_csrf, require_staff, staff_csrf, staff_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +41,31 @@ def officer_context(
         "exports": [{"at": _when(e.exported_at, language), "record": e} for e in exports[:5]],
         "exported": request.query_params.get("exported") == "1",
     }
+
+
+@router.get("/officer/tips", response_class=HTMLResponse)
+def tip_list(request: Request, member: StaffReader, container: ContainerDep) -> Response:
+    """Tips, newest first, with how many additions each has; the listing is audited."""
+    found = follow_up_service.list_tips(container.follow_up, actor=_actor(member))
+    language = staff_language(request, member)
+    rows = [
+        {
+            "reference": tip.reference,
+            "title": _form_title(container, tip.form_code, language),
+            "submitted_at": _when(tip.submitted_at, language),
+            "additions": additions,
+        }
+        for tip, additions in found
+    ]
+    return render(
+        request,
+        "officer/tips.html",
+        language,
+        personal=True,
+        member=member,
+        csrf=staff_csrf(request),
+        rows=rows,
+    )
 
 
 @router.post("/officer/reports/{reference}/export")
@@ -63,3 +90,10 @@ def _when(moment: Any, language: str) -> str:
 
 def _actor(member: StaffMember) -> str:
     return f"staff:{member.id}"
+
+
+def _form_title(container: ContainerDep, code: str, language: str) -> str:
+    try:
+        return report_service.get_form(container.reports, code).title.in_language(language)
+    except DomainError:
+        return code
