@@ -354,6 +354,12 @@ MESSAGES: dict[str, tuple[int, str]] = {
         N_("The reference and code do not match a report. Check both and try again."),
     ),
     "referral.unknown": (404, N_("This page does not exist.")),
+    "export.failed": (
+        503,
+        N_(
+            "The report could not be exported: the export folder cannot be written. Try again later."
+        ),
+    ),
     "request.invalid": (422, N_("Some of the input is not valid.")),
     "request.too_large": (413, N_("The request is too large.")),
     "request.rate_limited": (429, N_("Too many requests. Please wait a moment and try again.")),

@@ -90,6 +90,26 @@ def test_an_officer_exports_a_report_as_valid_json_and_the_signed_pdf_twice_alik
     assert len(audited) == 2
 
 
+def test_an_export_that_cannot_be_written_says_so_and_records_nothing(
+    client: TestClient, world: World
+) -> None:
+    page = at_check(client, world)
+    send(client, "", page, confirm="yes", full_name="Anna de Vries")
+    reference = shown(client.get("/report/done").text, "reference")
+    blocked = world.container.settings.effective_export_dir
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("a file where the folder should be")
+    add_officer(world, "olaf")
+    sign_in(client, world, "olaf")
+    detail = client.get(f"/officer/reports/{reference}")
+    failed = client.post(
+        f"/officer/reports/{reference}/export", data={"csrf_token": csrf(detail.text)}
+    )
+    assert failed.status_code == 503 and "could not be exported" in failed.text
+    with world.container.engine.connect() as conn:
+        assert conn.execute(select(t.report_exports)).all() == []
+
+
 def test_a_tip_exports_with_its_additions_and_no_statement(
     client: TestClient, world: World
 ) -> None:

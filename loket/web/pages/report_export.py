@@ -80,7 +80,11 @@ def export_report(
     check_staff_csrf(request, csrf_token_field)
     if not _REFERENCE.match(reference):
         raise DomainError("report.unknown")
-    export_service.export_report(container.export, reference, actor=_actor(member))
+    try:
+        export_service.export_report(container.export, reference, actor=_actor(member))
+    except OSError:
+        # The folder (a mounted share, usually) is not writable now: nothing was recorded.
+        raise DomainError("export.failed") from None
     return RedirectResponse(f"/officer/reports/{reference}?exported=1", status_code=303)
 
 
