@@ -18,6 +18,7 @@ from loket.adapters.db.schema import metadata
 from loket.domain.reports import ReportStep
 from loket.services import reports as report_service
 from loket.web.app import create_app
+from loket.web.ratelimit import RateLimiter
 from loket.web.sessions import CITIZEN_COOKIE
 from tests.conftest import World, add_officer
 from tests.integration.test_call_interpreter import sign_in
@@ -256,7 +257,18 @@ def test_a_tip_reference_has_no_status_and_lookups_are_rate_limited(world: World
         form = client.get("/status")
         data = {"csrf_token": csrf(form.text), "reference": reference, "code": "ABCD-EFGH-JKMN"}
         assert client.post("/status", data=data).status_code == 404
-        app.state.ticket_limiter._capacity = 1.0  # one request a minute from here on
-        app.state.ticket_limiter._rate = 1 / 60
+        app.state.ticket_limiter = RateLimiter(1)  # one lookup a minute from here on
         statuses = [client.post("/status", data=data).status_code for _ in range(3)]
         assert statuses[-1] == 429
+        follow_up = client.get("/tips/follow-up")
+        limited = client.post(
+            "/tips/follow-up",
+            data={
+                "csrf_token": csrf(follow_up.text),
+                "reference": reference,
+                "passphrase": shown(done, "access-secret"),
+                "text": "Guessing is slowed down too.",
+            },
+        )
+        assert limited.status_code == 429
+        assert 'value="' + reference + '"' in limited.text  # what was typed is kept
