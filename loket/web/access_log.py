@@ -17,11 +17,13 @@ HIDDEN = "-"
 
 
 class DropClientAddress(logging.Filter):
-    """Replaces the client address of uvicorn's access records ("%s - \"%s %s HTTP/%s\" %d")."""
+    """Replaces the client address that uvicorn puts first in its request lines: the access
+    log's ('%s - "GET / HTTP/1.1" 200') and the WebSocket handshakes it logs as errors'
+    neighbours ('%s - "WebSocket /ws/..." [accepted]')."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and args:
+        if isinstance(args, tuple) and args and str(record.msg).startswith('%s - "'):
             record.args = (HIDDEN, *args[1:])
         return True
 
@@ -34,5 +36,6 @@ def logging_config() -> dict[str, Any]:
     config.setdefault("filters", {})["drop_client_address"] = {
         "()": "loket.web.access_log.DropClientAddress"
     }
-    config["handlers"]["access"].setdefault("filters", []).append("drop_client_address")
+    for handler in ("access", "default"):
+        config["handlers"][handler].setdefault("filters", []).append("drop_client_address")
     return config
