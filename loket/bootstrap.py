@@ -14,6 +14,7 @@ from loket.adapters.db.engine import make_engine
 from loket.adapters.db.event_log import EventLog
 from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.adapters.events.hub import EventHub, Wake
+from loket.adapters.export.folder import FolderExporter
 from loket.adapters.forms import load_forms
 from loket.adapters.identity.oidc import OidcClient, OidcSettings
 from loket.adapters.notify.delivery import MailDelivery
@@ -26,14 +27,18 @@ from loket.adapters.signing.render import ReportLabRenderer
 from loket.adapters.vault import Vault, load_vault
 from loket.config import Settings
 from loket.domain.callbacks import CallbackPolicy
+from loket.domain.retention import RetentionPolicy
 from loket.domain.tickets import QueuePolicy
 from loket.services.callbacks import CallbackContext
 from loket.services.calls import CallBoard, CallContext, IceConfig
+from loket.services.export import ExportContext
+from loket.services.follow_up import FollowUpContext
 from loket.services.handover import HandoverContext
 from loket.services.identification import IdentificationContext
 from loket.services.ports import Clock, NoScanner, Notifier, PasswordHasher, VirusScanner
 from loket.services.queue import QueueContext
 from loket.services.reports import ReportContext
+from loket.services.retention import RetentionContext
 from loket.services.staff import StaffContext
 from loket.services.statements import StatementContext
 
@@ -58,6 +63,9 @@ class Container:
     reports: ReportContext
     handover: HandoverContext
     identification: IdentificationContext
+    follow_up: FollowUpContext
+    export: ExportContext
+    retention: RetentionContext
     # None when no OpenID provider is configured: verification is then by an officer only.
     oidc: OidcClient | None = None
     # With LOKET_SMTP_HOST: sends the outbox, retrying (adapters/notify/delivery.py).
@@ -131,6 +139,7 @@ def build(
         max_upload_bytes=settings.max_document_bytes,
         scanner=scanner,
     )
+    hasher = hasher or Argon2Hasher()
     return Container(
         settings=settings,
         secret_key=secret_key,
@@ -138,9 +147,7 @@ def build(
         event_log=event_log,
         hub=hub,
         queue=queue,
-        staff=StaffContext(
-            uow=uow, clock=clock, hasher=hasher or Argon2Hasher(), second_factor=totp
-        ),
+        staff=StaffContext(uow=uow, clock=clock, hasher=hasher, second_factor=totp),
         totp=totp,
         callbacks=callbacks,
         statements=statements,
@@ -160,8 +167,24 @@ def build(
         identification=IdentificationContext(
             reports=reports, queue=queue, pseudonym_key=secret_key
         ),
+        follow_up=FollowUpContext(reports=reports, hasher=hasher),
+        export=ExportContext(
+            reports=reports, exporter=FolderExporter(settings.effective_export_dir)
+        ),
+        retention=RetentionContext(uow=uow, clock=clock, policy=_retention(settings)),
         oidc=_oidc(settings, clock),
         mail_delivery=_mail_delivery(settings, engine, clock),
+    )
+
+
+def _retention(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        draft_grace=timedelta(days=settings.retention_draft_grace_days),
+        acknowledgement_code_grace=timedelta(days=settings.retention_acknowledgement_code_days),
+        tip_access=timedelta(days=settings.retention_tip_access_days),
+        tip_follow_up=timedelta(days=settings.retention_tip_follow_up_days),
+        status_code_after_close=timedelta(days=settings.retention_status_code_days),
+        contact_exchange=timedelta(days=settings.retention_contact_exchange_days),
     )
 
 

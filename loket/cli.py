@@ -61,6 +61,7 @@ def serve(
     from loket.adapters.db.migrate import upgrade
     from loket.bootstrap import build
     from loket.demo.seed import seed_demo
+    from loket.web.access_log import logging_config
     from loket.web.app import create_app
 
     settings = _settings(
@@ -100,6 +101,8 @@ def serve(
             port=settings.port,
             log_level="info",
             ws_per_message_deflate=False,
+            # No client addresses in the access log: they would identify tipsters.
+            log_config=logging_config(),
         )
     finally:
         container.dispose()
@@ -266,3 +269,30 @@ def audit_verify(ctx: click.Context) -> None:
     )
     if not verdict.is_intact:
         sys.exit(1)
+
+
+@main.group()
+def retention() -> None:
+    """Retention of citizen data (docs/retention.md)."""
+
+
+@retention.command("run")
+@click.option("--dry-run", is_flag=True, help="Count what is past its period; purge nothing.")
+@click.pass_context
+def retention_run(ctx: click.Context, dry_run: bool) -> None:
+    """Purge what is past its retention period; prints the counts, writes one audit entry."""
+    from loket.adapters.db.migrate import upgrade
+    from loket.bootstrap import build
+    from loket.services.retention import run_retention
+
+    settings: Settings = ctx.find_root().obj
+    container = build(settings)
+    try:
+        upgrade(container.engine)
+        counts = run_retention(container.retention, dry_run=dry_run)
+    finally:
+        container.dispose()
+    verb = "Would purge" if dry_run else "Purged"
+    click.echo(f"{verb} {counts.total} item(s):")
+    for name, count in counts.as_dict().items():
+        click.echo(f"  {name:<24} {count}")

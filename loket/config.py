@@ -91,6 +91,15 @@ class Settings:
     # The built-in TEST provider under /oidc-test with fictional persons, for the demo and the
     # tests. Off by default; never in production. Without an issuer, the client uses it.
     oidc_test_provider: bool = False
+    # Officers' report exports for the back-end (docs/tips.md); default <data_dir>/export.
+    export_dir: Path | None = None
+    # Retention periods in days (docs/retention.md); `loket retention run` purges past them.
+    retention_draft_grace_days: int = 0
+    retention_acknowledgement_code_days: int = 1
+    retention_tip_access_days: int = 90
+    retention_tip_follow_up_days: int = 365
+    retention_status_code_days: int = 30
+    retention_contact_exchange_days: int = 30
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -98,6 +107,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'loket.db').resolve()}"
+
+    @property
+    def effective_export_dir(self) -> Path:
+        return self.export_dir or self.data_dir / "export"
 
     @property
     def effective_public_url(self) -> str:
@@ -163,6 +176,13 @@ _FIELDS = {
     "oidc_client_id": str,
     "oidc_client_secret": str,
     "oidc_test_provider": bool,
+    "export_dir": Path,
+    "retention_draft_grace_days": int,
+    "retention_acknowledgement_code_days": int,
+    "retention_tip_access_days": int,
+    "retention_tip_follow_up_days": int,
+    "retention_status_code_days": int,
+    "retention_contact_exchange_days": int,
 }
 
 

@@ -12,12 +12,15 @@ from loket.domain.audit import AuditRecord
 from loket.domain.callbacks import Callback
 from loket.domain.codraft import SharedDraft
 from loket.domain.exchange import ChatMessage, Document
+from loket.domain.export import ExportFile, ExportRecord
+from loket.domain.follow_up import AccessCode, AccessPurpose, FollowUp
 from loket.domain.handover import Acknowledgement, DownloadCode, StoredStatement
 from loket.domain.help import HelpRequest
 from loket.domain.identification import Verification
 from loket.domain.invitations import Invitation
 from loket.domain.locations import Location
 from loket.domain.reports import Draft, Report
+from loket.domain.retention import Cutoffs
 from loket.domain.staff import Skills, StaffMember
 from loket.domain.statements import Statement
 from loket.domain.tickets import Ticket
@@ -320,6 +323,60 @@ class IdentityRepository(Protocol):
         """The draft a video ticket was taken for, to have the identity checked."""
 
 
+class FollowUpRepository(Protocol):
+    """The hashed secrets that let a citizen come back to a report or tip, tipsters'
+    additions, and the record of exports to the back-end."""
+
+    def set_access(self, code: AccessCode) -> None:
+        """Keep this secret's hash for its report and purpose, replacing an earlier one."""
+
+    def access_for(
+        self, report_id: str, purpose: AccessPurpose, *, for_update: bool = False
+    ) -> AccessCode | None: ...
+
+    def add_follow_up(self, follow_up: FollowUp) -> None: ...
+
+    def follow_ups(self, report_id: str) -> list[FollowUp]:
+        """The tip's additions, oldest first."""
+
+    def submitted_tips(self, limit: int) -> list[tuple[Report, int]]:
+        """Tips newest first, each with how many additions it has."""
+
+    def add_export(self, record: ExportRecord) -> None: ...
+
+    def exports(self, report_id: str) -> list[ExportRecord]:
+        """The report's exports, newest first."""
+
+
+class RetentionRepository(Protocol):
+    """Purges of data past its period; each returns how many rows it removed (or, with
+    `dry_run`, would remove) and re-checks the condition in the same statement."""
+
+    def purge_drafts(self, cutoffs: Cutoffs, *, dry_run: bool) -> tuple[int, int]:
+        """Expired drafts never submitted, and their files: (drafts, files)."""
+
+    def purge_resume_codes(self, cutoffs: Cutoffs, *, dry_run: bool) -> int: ...
+
+    def purge_acknowledgement_codes(self, cutoffs: Cutoffs, *, dry_run: bool) -> int: ...
+
+    def purge_tip_access(self, cutoffs: Cutoffs, *, dry_run: bool) -> int: ...
+
+    def purge_tip_follow_ups(self, cutoffs: Cutoffs, *, dry_run: bool) -> int: ...
+
+    def purge_status_codes(self, cutoffs: Cutoffs, *, dry_run: bool) -> int: ...
+
+    def purge_contact_exchange(self, cutoffs: Cutoffs, *, dry_run: bool) -> tuple[int, int]:
+        """Messages and documents of contacts that ended before the cutoff."""
+
+
+class ReportExporter(Protocol):
+    """Hands a report's files to the police back-end (default: a folder)."""
+
+    def export(self, reference: str, files: Sequence[ExportFile]) -> str:
+        """Deliver all files of one report, atomically and idempotently; returns where to
+        (for the record). Raises on failure: nothing is then recorded as exported."""
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -340,6 +397,8 @@ class UnitOfWork(Protocol):
     handover: HandoverRepository
     codrafts: SharedDraftRepository
     identities: IdentityRepository
+    follow_up: FollowUpRepository
+    retention: RetentionRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

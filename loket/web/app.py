@@ -45,7 +45,11 @@ from loket.web.pages import (
 )
 from loket.web.pages import callbacks as callback_pages
 from loket.web.pages import identification as identification_pages
+from loket.web.pages import referrals as referral_pages
+from loket.web.pages import report_export as export_pages
 from loket.web.pages import reports as report_pages
+from loket.web.pages import status as status_pages
+from loket.web.pages import tips as tip_pages
 from loket.web.ratelimit import RateLimiter
 from loket.web.sessions import Signer
 
@@ -178,6 +182,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     pages_in_order = (
         callback_pages, identification_pages, report_pages, report_handover, citizen, screen,
         staff_auth, officer, supervisor, host, admin, calls, interpreters,
+        tip_pages, status_pages, referral_pages, export_pages,
     )  # fmt: skip
     for pages in pages_in_order:
         app.include_router(pages.router)

@@ -409,6 +409,24 @@ MESSAGES: dict[str, tuple[int, str]] = {
         N_("Fill this in for each item, or empty the other fields of this item."),
     ),
     "answer.place_incomplete": (422, N_("Enter the street (or describe the spot) and the town.")),
+    # Coming back to a tip or report (loket/domain/follow_up.py), referrals.
+    "follow_up.invalid": (
+        404,
+        N_("The reference and passphrase do not match a tip. Check both and try again."),
+    ),
+    "follow_up.too_short": (422, N_("Please write at least %(minimum)s characters.")),
+    "follow_up.too_long": (422, N_("Please write at most %(maximum)s characters.")),
+    "status.invalid": (
+        404,
+        N_("The reference and code do not match a report. Check both and try again."),
+    ),
+    "referral.unknown": (404, N_("This page does not exist.")),
+    "export.failed": (
+        503,
+        N_(
+            "The report could not be exported: the export folder cannot be written. Try again later."
+        ),
+    ),
     "request.invalid": (422, N_("Some of the input is not valid.")),
     "request.too_large": (413, N_("The request is too large.")),
     "request.rate_limited": (429, N_("Too many requests. Please wait a moment and try again.")),

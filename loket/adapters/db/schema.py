@@ -495,3 +495,40 @@ identity_call_requests = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_identity_call_requests_draft", "draft_id"),
 )
+
+# The one secret a citizen keeps for a report or tip (loket/domain/follow_up.py): a tip's
+# passphrase (argon2 hash) or a report's status code (SHA-256); never the secret itself.
+report_access_codes = Table(
+    "report_access_codes",
+    metadata,
+    Column("report_id", String(32), ForeignKey("reports.id"), primary_key=True),
+    Column("purpose", String(16), primary_key=True),
+    Column("secret_hash", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# What tipsters added to their tip later. Like the tip: no address, agent or session.
+tip_follow_ups = Table(
+    "tip_follow_ups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("report_id", String(32), ForeignKey("reports.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Index("ix_tip_follow_ups_report", "report_id", "added_at"),
+)
+
+# Each export of a report to the police back-end, with the hashes of what was sent.
+report_exports = Table(
+    "report_exports",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("report_id", String(32), ForeignKey("reports.id"), nullable=False),
+    Column("reference", String(16), nullable=False),
+    Column("exported_at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("destination", String(500), nullable=False),
+    Column("report_sha256", String(64), nullable=False),
+    Column("statement_sha256", String(64)),
+    Index("ix_report_exports_report", "report_id", "exported_at"),
+)

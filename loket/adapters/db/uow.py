@@ -12,6 +12,7 @@ from loket.adapters.db import schema as t
 from loket.adapters.db.callback_repository import SqlCallbackRepository
 from loket.adapters.db.codraft_repository import SqlSharedDraftRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
+from loket.adapters.db.follow_up_repository import SqlFollowUpRepository
 from loket.adapters.db.handover_repository import SqlHandoverRepository
 from loket.adapters.db.help_repository import SqlHelpRequestRepository
 from loket.adapters.db.identity_repository import SqlIdentityRepository
@@ -25,6 +26,7 @@ from loket.adapters.db.repositories import (
     SqlTokenRepository,
     Tracker,
 )
+from loket.adapters.db.retention_repository import SqlRetentionRepository
 from loket.adapters.vault import Vault
 from loket.domain.audit import GENESIS_HASH, AuditRecord, chain
 from loket.domain.events import Event
@@ -79,6 +81,8 @@ class SqlUnitOfWork:
         self.handover = SqlHandoverRepository(conn, self._vault)
         self.codrafts = SqlSharedDraftRepository(conn)
         self.identities = SqlIdentityRepository(conn)
+        self.follow_up = SqlFollowUpRepository(conn)
+        self.retention = SqlRetentionRepository(conn)
         return self
 
     def __exit__(

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from loket.domain import referrals
 from loket.domain.catalogue import Channel, Service, ServiceKind, services_for
 from loket.domain.errors import DomainError
 from loket.domain.i18n import N_
@@ -454,6 +455,10 @@ def _service_page(
         error=message,
         officers_speak=[NATIVE_NAMES.get(code, code) for code in location.languages],
         language_is_spoken=language in location.languages,
+        referral_topics={
+            code: referrals.TOPICS[key] for code, key in referrals.SERVICE_TOPICS.items()
+        },
+        lost_topics=[referrals.TOPICS[key] for key in referrals.LOST_TOPICS],
     )
 
 

@@ -31,6 +31,7 @@ from loket.services import locations as location_service
 from loket.services import reports as report_service
 from loket.web.deps import ContainerDep, client_address
 from loket.web.pages import citizen, render
+from loket.web.pages import report_export as export_pages
 from loket.web.pages.officer import SERVICE_TITLES
 from loket.web.pages.staff_auth import require_staff, staff_csrf, staff_language
 from loket.web.problems import MESSAGES
@@ -275,6 +276,7 @@ def report_detail(
         statement=stored,
         identification=identification_pages.LEVEL_LABELS[report.identification],
         files=files,
+        **export_pages.officer_context(request, container, report, member, language),
     )
 
 

@@ -36,6 +36,7 @@ from loket.services import reports as report_service
 from loket.web.deps import ContainerDep, client_address
 from loket.web.pages import citizen
 from loket.web.pages import report_handover as handover_pages
+from loket.web.pages import tips as tip_pages
 from loket.web.sessions import (
     CitizenSession,
     citizen_session,
@@ -400,6 +401,7 @@ def _done(
         is_tip=form.kind == "tip",
         reference=report.reference,
         **handover_pages.done_context(container, report),
+        **tip_pages.done_context(container, session.draft_id),
     )
 
 

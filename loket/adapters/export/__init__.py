@@ -1,0 +1,1 @@
+"""Exporters: where reports go to the police back-end (services.ports.ReportExporter)."""
