@@ -81,6 +81,18 @@ class Settings:
     call_messages_per_second: int = 20
     # Report and tip forms (content/forms/*.yaml); default: the folder beside the package.
     forms_dir: Path | None = None
+    # The service monitor (docs/service-monitor.md). The survey's questions; default:
+    # content/survey/questions.yaml beside the package.
+    survey_file: Path | None = None
+    # The supervisor's figures: the default target wait of the service level (one of the
+    # waiting-time bucket edges, see loket/domain/figures.py), the zone of "today", and how
+    # often each node adds newly closed contacts to the roll-up.
+    service_level_target_minutes: int = 10
+    figures_time_zone: str = "Europe/Amsterdam"
+    figures_rollup_seconds: float = 60.0
+    # /metrics (Prometheus) asks for this bearer token when set; without it, /metrics answers
+    # only requests from this machine (127.0.0.1 or ::1).
+    metrics_token: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -149,6 +161,11 @@ _FIELDS = {
     "call_grace_seconds": int,
     "call_messages_per_second": int,
     "forms_dir": Path,
+    "survey_file": Path,
+    "service_level_target_minutes": int,
+    "figures_time_zone": str,
+    "figures_rollup_seconds": float,
+    "metrics_token": str,
 }
 
 

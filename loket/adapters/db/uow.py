@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from loket.adapters.db import schema as t
 from loket.adapters.db.callback_repository import SqlCallbackRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
+from loket.adapters.db.figure_repository import SqlFigureRepository
 from loket.adapters.db.handover_repository import SqlHandoverRepository
 from loket.adapters.db.help_repository import SqlHelpRequestRepository
 from loket.adapters.db.invitation_repository import SqlInvitationRepository
@@ -23,6 +24,7 @@ from loket.adapters.db.repositories import (
     SqlTokenRepository,
     Tracker,
 )
+from loket.adapters.db.survey_repository import SqlSurveyRepository
 from loket.adapters.vault import Vault
 from loket.domain.audit import GENESIS_HASH, AuditRecord, chain
 from loket.domain.events import Event
@@ -75,6 +77,8 @@ class SqlUnitOfWork:
         self.reports = SqlReportRepository(conn, self._vault)
         self.invitations = SqlInvitationRepository(conn)
         self.handover = SqlHandoverRepository(conn, self._vault)
+        self.figures = SqlFigureRepository(conn)
+        self.surveys = SqlSurveyRepository(conn)
         return self
 
     def __exit__(
