@@ -91,7 +91,8 @@ def exact_figures(contacts: list[Contact], target_minutes: int) -> dict[str, obj
         "gave_up": sum(1 for c in tickets if c.state == "cancelled" and c.called_at is None),
         "finished": sum(1 for c in tickets if c.state == "finished"),
         "outcomes": {
-            o: sum(1 for c in contacts if c.outcome == o and c.state == "finished") for o in OUTCOMES
+            o: sum(1 for c in contacts if c.outcome == o and c.state == "finished")
+            for o in OUTCOMES
         },
         "waits": waits,
         "wait_mean": sum(waits) / len(waits),

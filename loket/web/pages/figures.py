@@ -27,7 +27,7 @@ from loket.web.deps import ContainerDep
 from loket.web.i18n import gettext_for
 from loket.web.pages import render
 from loket.web.pages.officer import SERVICE_TITLES
-from loket.web.pages.staff_auth import require_staff, staff_language
+from loket.web.pages.staff_auth import require_staff, staff_csrf, staff_language
 from loket.web.problems import MESSAGES
 
 router = APIRouter(include_in_schema=False)
@@ -153,6 +153,7 @@ def _figures_page(request: Request, member: StaffMember, container: ContainerDep
         status_code=200 if error is None else 422,
         personal=True,
         member=member,
+        csrf=staff_csrf(request),
         error=shown,
         field_id=None if error is None else (error.field or "start"),
         filter=chosen,
