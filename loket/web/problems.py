@@ -70,6 +70,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "figures.invalid_range": (422, N_("The last day must not be before the first day.")),
     "figures.range_too_long": (422, N_("Choose at most %(maximum)s days.")),
     "figures.invalid_date": (422, N_("Enter a date as year-month-day, for example 2027-01-31.")),
+    "figures.invalid_week": (422, N_("Write the week as year-W-number, for example 2027-W02.")),
     "figures.invalid_target": (422, N_("Choose one of the target waits in the list.")),
     "survey.unknown": (404, N_("This survey does not exist. Check the link.")),
     "survey.not_offered": (409, N_("The survey opens when your contact has ended.")),
