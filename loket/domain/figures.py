@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from enum import StrEnum
+from typing import NamedTuple
 
 from loket.domain.tickets import Outcome, TicketState
 
@@ -234,12 +235,12 @@ ALL = ""  # service or channel of a row that covers all of them
 NO_HOUR = -1
 
 
-@dataclass(frozen=True, order=True)
-class Key:
+class Key(NamedTuple):
     """One row of the roll-up: a period of a desk, by service and channel or by hour.
 
     Three kinds of row per period and desk: per service and channel (hour = NO_HOUR), per
     hour of the day (service = channel = ALL), and the desk's total (ALL, ALL, NO_HOUR).
+    A tuple, because a year's roll-up makes millions of them.
     """
 
     grain: Grain
@@ -250,18 +251,6 @@ class Key:
     hour: int
 
 
-def keys_for(location_id: int, local: datetime, service_code: str, channel: str) -> list[Key]:
-    """Every roll-up row a contact taken at this local time adds to."""
-    day = local.date()
-    month = day.replace(day=1)
-    keys = []
-    for grain, period in ((Grain.DAY, day), (Grain.MONTH, month)):
-        keys.append(Key(grain, period, location_id, service_code, channel, NO_HOUR))
-        keys.append(Key(grain, period, location_id, ALL, ALL, local.hour))
-        keys.append(Key(grain, period, location_id, ALL, ALL, NO_HOUR))
-    return keys
-
-
 def roll_up_contacts(
     contacts: Iterable[Contact],
     zone_of: Callable[[int], tzinfo],
@@ -270,15 +259,35 @@ def roll_up_contacts(
 ) -> dict[Key, Tally]:
     """The tallies of many contacts by roll-up row, in each desk's local time."""
     tallies: dict[Key, Tally] = {}
+    with_months = Grain.MONTH in grains
+    with_days = Grain.DAY in grains
     for contact in contacts:
         local = contact.taken_at.astimezone(zone_of(contact.location_id))
         pairs = contributions(contact, now)
-        for key in keys_for(contact.location_id, local, contact.service_code, contact.channel):
-            if key.grain in grains:
-                tally = tallies.get(key)
-                if tally is None:
-                    tally = tallies[key] = Tally()
-                tally.add_pairs(pairs)
+        day = local.date()
+        where, hour = contact.location_id, local.hour
+        service, channel = contact.service_code, str(contact.channel)
+        keys = []
+        if with_days:
+            keys += [
+                Key(Grain.DAY, day, where, service, channel, NO_HOUR),
+                Key(Grain.DAY, day, where, ALL, ALL, hour),
+                Key(Grain.DAY, day, where, ALL, ALL, NO_HOUR),
+            ]
+        if with_months:
+            month = day.replace(day=1)
+            keys += [
+                Key(Grain.MONTH, month, where, service, channel, NO_HOUR),
+                Key(Grain.MONTH, month, where, ALL, ALL, hour),
+                Key(Grain.MONTH, month, where, ALL, ALL, NO_HOUR),
+            ]
+        for key in keys:
+            tally = tallies.get(key)
+            if tally is None:
+                tally = tallies[key] = Tally()
+            values = tally.values
+            for index, value in pairs:
+                values[index] += value
     return tallies
 
 
