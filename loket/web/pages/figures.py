@@ -162,7 +162,7 @@ def _figures_page(request: Request, member: StaffMember, container: ContainerDep
         location_choices=_location_choices(found),
         refresh_seconds=LIVE_REFRESH_SECONDS,
         **view(found, translate),
-        live=view(_today(container, chosen), translate),
+        live=view(_today(container, chosen), translate, prefix="today-"),
     )
 
 
@@ -181,7 +181,7 @@ async def today_fragment(
             "supervisor/_figures_today.html",
             language,
             personal=True,
-            live=view(_today(container, chosen), translate),
+            live=view(_today(container, chosen), translate, prefix="today-"),
         )
 
     return await run_in_threadpool(build)
@@ -344,7 +344,7 @@ def percent_text(share: float | None) -> str:
     return "–" if share is None else f"{round(share * 100)}%"
 
 
-def view(found: figure_service.Figures, translate: Any) -> dict[str, Any]:
+def view(found: figure_service.Figures, translate: Any, prefix: str = "") -> dict[str, Any]:
     """Everything the templates show, as text and chart geometry."""
     locations = found.locations
     slot = found.headline_slot
@@ -388,21 +388,21 @@ def view(found: figure_service.Figures, translate: Any) -> dict[str, Any]:
     distribution = satisfaction.counts.get(slot, {})
     charts = {
         "per_day": column_chart(
-            "chart-per-day",
+            f"{prefix}chart-per-day",
             translate("Contacts per day"),
             translate("Number of contacts on each day of the chosen period."),
             [(day.isoformat(), s.contacts, str(s.contacts)) for day, s in found.by_day],
             label_every=max(1, len(found.by_day) // 8),
         ),
         "per_hour": column_chart(
-            "chart-per-hour",
+            f"{prefix}chart-per-hour",
             translate("Contacts by hour of the day"),
             translate("Number of contacts taken in each hour of the day, local time."),
             [(f"{hour:02d}", s.contacts, str(s.contacts)) for hour, s in found.by_hour],
             label_every=3,
         ),
         "waits": bar_chart(
-            "chart-waits",
+            f"{prefix}chart-waits",
             translate("Waiting time per desk (minutes)"),
             translate("Median (p50) waiting time until an officer called, per desk."),
             [
@@ -415,7 +415,7 @@ def view(found: figure_service.Figures, translate: Any) -> dict[str, Any]:
             ],
         ),
         "levels": bar_chart(
-            "chart-levels",
+            f"{prefix}chart-levels",
             translate("Service level per desk"),
             translate("Share of tickets called within %(minutes)s minutes, per desk.")
             % {"minutes": found.target_minutes},
@@ -430,13 +430,13 @@ def view(found: figure_service.Figures, translate: Any) -> dict[str, Any]:
             maximum=100,
         ),
         "channels": bar_chart(
-            "chart-channels",
+            f"{prefix}chart-channels",
             translate("Contacts per channel"),
             translate("Number of contacts per way of reaching the police."),
             [(r["label"], r["contacts"], str(r["contacts"])) for r in by_channel],
         ),
         "outcomes": bar_chart(
-            "chart-outcomes",
+            f"{prefix}chart-outcomes",
             translate("Outcomes"),
             translate("How the contacts ended."),
             [
@@ -445,7 +445,7 @@ def view(found: figure_service.Figures, translate: Any) -> dict[str, Any]:
             ],
         ),
         "satisfaction": bar_chart(
-            "chart-satisfaction",
+            f"{prefix}chart-satisfaction",
             translate("Overall satisfaction"),
             translate(
                 "Number of answers per score, from 1 (very dissatisfied) to 5 (very satisfied)."
