@@ -191,7 +191,7 @@ def invite_by_email(ctx: SurveysContext, since: datetime) -> int:
                 subject=N_("How was your contact with the police?"),
                 body=N_(
                     "Thank you for your contact with the police. Would you tell us how it went? "
-                    "Five short questions, anonymous, within two weeks:\n%(link)s\n"
+                    "Four short questions, anonymous, within two weeks:\n%(link)s\n"
                 ),
                 params={"link": f"{ctx.public_url.rstrip('/')}/survey/{token}"},
             )

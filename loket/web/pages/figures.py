@@ -389,22 +389,22 @@ def view(found: figure_service.Figures, translate: Any, prefix: str = "") -> dic
     charts = {
         "per_day": column_chart(
             f"{prefix}chart-per-day",
-            translate("Contacts per day"),
-            translate("Number of contacts on each day of the chosen period."),
+            translate(N_("Contacts per day")),
+            translate(N_("Number of contacts on each day of the chosen period.")),
             [(day.isoformat(), s.contacts, str(s.contacts)) for day, s in found.by_day],
             label_every=max(1, len(found.by_day) // 8),
         ),
         "per_hour": column_chart(
             f"{prefix}chart-per-hour",
-            translate("Contacts by hour of the day"),
-            translate("Number of contacts taken in each hour of the day, local time."),
+            translate(N_("Contacts by hour of the day")),
+            translate(N_("Number of contacts taken in each hour of the day, local time.")),
             [(f"{hour:02d}", s.contacts, str(s.contacts)) for hour, s in found.by_hour],
             label_every=3,
         ),
         "waits": bar_chart(
             f"{prefix}chart-waits",
-            translate("Waiting time per desk (minutes)"),
-            translate("Median (p50) waiting time until an officer called, per desk."),
+            translate(N_("Waiting time per desk (minutes)")),
+            translate(N_("Median (p50) waiting time until an officer called, per desk.")),
             [
                 (
                     name_of(g.location_id),
@@ -416,8 +416,8 @@ def view(found: figure_service.Figures, translate: Any, prefix: str = "") -> dic
         ),
         "levels": bar_chart(
             f"{prefix}chart-levels",
-            translate("Service level per desk"),
-            translate("Share of tickets called within %(minutes)s minutes, per desk.")
+            translate(N_("Service level per desk")),
+            translate(N_("Share of tickets called within %(minutes)s minutes, per desk."))
             % {"minutes": found.target_minutes},
             [
                 (
@@ -431,14 +431,14 @@ def view(found: figure_service.Figures, translate: Any, prefix: str = "") -> dic
         ),
         "channels": bar_chart(
             f"{prefix}chart-channels",
-            translate("Contacts per channel"),
-            translate("Number of contacts per way of reaching the police."),
+            translate(N_("Contacts per channel")),
+            translate(N_("Number of contacts per way of reaching the police.")),
             [(r["label"], r["contacts"], str(r["contacts"])) for r in by_channel],
         ),
         "outcomes": bar_chart(
             f"{prefix}chart-outcomes",
-            translate("Outcomes"),
-            translate("How the contacts ended."),
+            translate(N_("Outcomes")),
+            translate(N_("How the contacts ended.")),
             [
                 (translate(label), total.outcomes[key], str(total.outcomes[key]))
                 for key, label in OUTCOME_NAMES.items()
@@ -446,10 +446,8 @@ def view(found: figure_service.Figures, translate: Any, prefix: str = "") -> dic
         ),
         "satisfaction": bar_chart(
             f"{prefix}chart-satisfaction",
-            translate("Overall satisfaction"),
-            translate(
-                "Number of answers per score, from 1 (very dissatisfied) to 5 (very satisfied)."
-            ),
+            translate(N_("Overall satisfaction")),
+            translate(N_("Answers per score, from 1 (very dissatisfied) to 5 (very satisfied).")),
             [
                 (str(score), distribution.get(score, 0), str(distribution.get(score, 0)))
                 for score in (1, 2, 3, 4, 5)
