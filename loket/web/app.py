@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.sign_in_limiter = RateLimiter(settings.sign_ins_per_minute)
     # A call page fetches a token per (re)join: a few a minute; this stops guessing ticket ids.
     app.state.call_token_limiter = RateLimiter(settings.tickets_per_minute * 3)
+    # Survey answers: their own budget, so a busy kiosk's answers never cost it tickets.
+    app.state.survey_limiter = RateLimiter(settings.tickets_per_minute)
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, error: DomainError) -> Response:

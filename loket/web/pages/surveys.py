@@ -78,8 +78,8 @@ def survey_page(request: Request, token: str, container: ContainerDep) -> Respon
 
 @router.post("/survey/{token}", response_class=HTMLResponse)
 async def answer(request: Request, token: str, container: ContainerDep) -> Response:
-    # A public form: the same limit per address as taking tickets.
-    allowed, retry_after = request.app.state.ticket_limiter.allow(client_address(request))
+    # A public form: limited per address like taking tickets, from a budget of its own.
+    allowed, retry_after = request.app.state.survey_limiter.allow(client_address(request))
     if not allowed:
         raise DomainError("request.rate_limited", retry_after=retry_after)
     async with request.form() as form:
