@@ -195,3 +195,16 @@ def test_metrics_without_a_token_answer_only_this_machine(world: World) -> None:
     app = create_app(container=world.container)
     with TestClient(app, base_url="https://testserver") as client:
         assert client.get("/metrics").status_code == 403  # the test client is not 127.0.0.1
+
+
+def test_survey_answers_are_rate_limited_per_address(client: TestClient, world: World) -> None:
+    ticket_id = finished_ticket(world)
+    survey_url = client.get(f"/t/{ticket_id}/survey").headers["location"]
+    csrf = csrf_of(client.get(survey_url).text)
+    budget = world.container.settings.tickets_per_minute
+    answers = [
+        client.post(survey_url, data={"csrf_token": csrf, "satisfaction": "7"}).status_code
+        for _ in range(budget + 1)
+    ]
+    assert answers[:budget] == [422] * budget  # refused for the bad answer, not the rate
+    assert answers[budget] == 429
