@@ -188,7 +188,16 @@ def _test_metrics_are_scraped_with_the_token_and_parse(client: TestClient, world
     latency = families["loket_request_duration_seconds"]
     routes = {s.labels.get("route") for s in latency.samples}
     assert "/healthz" in routes
-    assert "loket_websocket_connections" in answer.text or "loket_websocket" not in families
+    # An open WebSocket (the info screen's stream) is counted while it is open.
+    with client.websocket_connect("/ws/locations/bree"):
+        scraped = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    sockets = {
+        s.labels["kind"]: s.value
+        for f in text_string_to_metric_families(scraped.text)
+        if f.name == "loket_websocket_connections"
+        for s in f.samples
+    }
+    assert sockets == {"locations": 1}
 
 
 def test_metrics_without_a_token_answer_only_this_machine(world: World) -> None:
