@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,14 +26,18 @@ from loket.adapters.security import Argon2Hasher, Totp
 from loket.adapters.signing.acknowledgement import ReportLabAcknowledgements
 from loket.adapters.signing.pades import ConfiguredSigner
 from loket.adapters.signing.render import ReportLabRenderer
+from loket.adapters.survey_file import load_survey
 from loket.adapters.vault import Vault, load_vault
 from loket.config import Settings
 from loket.domain.callbacks import CallbackPolicy
+from loket.domain.figures import TARGET_MINUTES
 from loket.domain.retention import RetentionPolicy
+from loket.domain.surveys import Survey
 from loket.domain.tickets import QueuePolicy
 from loket.services.callbacks import CallbackContext
 from loket.services.calls import CallBoard, CallContext, IceConfig
 from loket.services.export import ExportContext
+from loket.services.figures import FigureContext
 from loket.services.follow_up import FollowUpContext
 from loket.services.handover import HandoverContext
 from loket.services.identification import IdentificationContext
@@ -41,6 +47,7 @@ from loket.services.reports import ReportContext
 from loket.services.retention import RetentionContext
 from loket.services.staff import StaffContext
 from loket.services.statements import StatementContext
+from loket.services.surveys import SurveysContext
 
 
 @dataclass
@@ -66,6 +73,8 @@ class Container:
     follow_up: FollowUpContext
     export: ExportContext
     retention: RetentionContext
+    figures: FigureContext
+    surveys: SurveysContext
     # None when no OpenID provider is configured: verification is then by an officer only.
     oidc: OidcClient | None = None
     # With LOKET_SMTP_HOST: sends the outbox, retrying (adapters/notify/delivery.py).
@@ -125,6 +134,7 @@ def build(
         public_url=settings.effective_public_url,
     )
     secret_key = load_secret_key(settings)
+    surveys = _surveys(settings, uow, clock, notifier, secret_key)
     queue = QueueContext(uow=uow, clock=clock, policy=policy)
     board = CallBoard(clock.now)
     statements = StatementContext(
@@ -172,8 +182,45 @@ def build(
             reports=reports, exporter=FolderExporter(settings.effective_export_dir)
         ),
         retention=RetentionContext(uow=uow, clock=clock, policy=_retention(settings)),
+        figures=_figures(settings, uow, clock, surveys.survey),
+        surveys=surveys,
         oidc=_oidc(settings, clock),
         mail_delivery=_mail_delivery(settings, engine, clock),
+    )
+
+
+def _figures(
+    settings: Settings, uow: SqlUnitOfWorkFactory, clock: Clock, survey: Survey
+) -> FigureContext:
+    target = settings.service_level_target_minutes
+    if target not in TARGET_MINUTES:
+        raise ValueError(f"LOKET_SERVICE_LEVEL_TARGET_MINUTES must be one of {TARGET_MINUTES}")
+    slot = survey.question(survey.headline).slot
+    return FigureContext(
+        uow=uow,
+        clock=clock,
+        default_target_minutes=target,
+        time_zone=settings.figures_time_zone,
+        headline_slot=slot or 1,
+    )
+
+
+def _surveys(
+    settings: Settings,
+    uow: SqlUnitOfWorkFactory,
+    clock: Clock,
+    notifier: Notifier,
+    secret_key: bytes,
+) -> SurveysContext:
+    # A bad survey file stops the start here, with the file and the fault in the message.
+    survey = load_survey(settings.survey_file)
+    return SurveysContext(
+        uow=uow,
+        clock=clock,
+        survey=survey,
+        key=hmac.new(secret_key, b"loket.survey-key", hashlib.sha256).digest(),
+        notifier=notifier,
+        public_url=settings.effective_public_url,
     )
 
 

@@ -296,3 +296,46 @@ def retention_run(ctx: click.Context, dry_run: bool) -> None:
     click.echo(f"{verb} {counts.total} item(s):")
     for name, count in counts.as_dict().items():
         click.echo(f"  {name:<24} {count}")
+
+
+@main.group()
+def report() -> None:
+    """Reports of the service monitor's figures."""
+
+
+@report.command("weekly")
+@click.option("--location", "slug", required=True, help="The desk's slug, e.g. bree.")
+@click.option("--week", required=True, help="ISO week, e.g. 2027-W02.")
+@click.option("--out", type=click.Path(path_type=Path), help="PDF file; default beside you.")
+@click.option("--lang", "language", default="nl", show_default=True, help="Language.")
+@click.pass_context
+def report_weekly(
+    ctx: click.Context, slug: str, week: str, out: Path | None, language: str
+) -> None:
+    """Write the weekly figures of one desk as a PDF for its municipality."""
+    from loket.adapters.weekly_report import parse_week, render_weekly
+    from loket.bootstrap import build
+    from loket.domain.errors import DomainError
+    from loket.services import figures as figure_service
+    from loket.web.i18n import LANGUAGES
+
+    if language not in LANGUAGES:
+        raise click.UsageError(f"--lang must be one of {', '.join(LANGUAGES)}")
+    try:
+        monday, sunday = parse_week(week)
+    except DomainError:
+        raise click.UsageError("--week must look like 2027-W02") from None
+    container = build(_settings(ctx))
+    try:
+        with container.queue.uow(read_only=True) as uow:
+            found = [location for location in uow.locations.list() if location.slug == slug]
+        if not found:
+            raise click.UsageError(f"no desk with the slug {slug!r}")
+        location = found[0]
+        figure_service.roll_up(container.figures)
+        figures = figure_service.figures(container.figures, monday, sunday, location_id=location.id)
+        target = out or Path(f"loket-week-{week}-{slug}.pdf")
+        target.write_bytes(render_weekly(figures, location, week.strip(), language))
+    finally:
+        container.dispose()
+    click.echo(f"{target}: {figures.total.contacts} contacts in week {week} at {location.name}")

@@ -100,6 +100,18 @@ class Settings:
     retention_tip_follow_up_days: int = 365
     retention_status_code_days: int = 30
     retention_contact_exchange_days: int = 30
+    # The service monitor (docs/service-monitor.md). The survey's questions; default:
+    # content/survey/questions.yaml beside the package.
+    survey_file: Path | None = None
+    # The supervisor's figures: the default target wait of the service level (one of the
+    # waiting-time bucket edges, see loket/domain/figures.py), the zone of "today", and how
+    # often each node adds newly closed contacts to the roll-up.
+    service_level_target_minutes: int = 10
+    figures_time_zone: str = "Europe/Amsterdam"
+    figures_rollup_seconds: float = 60.0
+    # /metrics (Prometheus) asks for this bearer token when set; without it, /metrics answers
+    # only requests from this machine (127.0.0.1 or ::1).
+    metrics_token: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -183,6 +195,11 @@ _FIELDS = {
     "retention_tip_follow_up_days": int,
     "retention_status_code_days": int,
     "retention_contact_exchange_days": int,
+    "survey_file": Path,
+    "service_level_target_minutes": int,
+    "figures_time_zone": str,
+    "figures_rollup_seconds": float,
+    "metrics_token": str,
 }
 
 

@@ -13,6 +13,7 @@ from loket.domain.callbacks import Callback
 from loket.domain.codraft import SharedDraft
 from loket.domain.exchange import ChatMessage, Document
 from loket.domain.export import ExportFile, ExportRecord
+from loket.domain.figures import Contact, Key, PeriodCover, Tally
 from loket.domain.follow_up import AccessCode, AccessPurpose, FollowUp
 from loket.domain.handover import Acknowledgement, DownloadCode, StoredStatement
 from loket.domain.help import HelpRequest
@@ -23,6 +24,7 @@ from loket.domain.reports import Draft, Report
 from loket.domain.retention import Cutoffs
 from loket.domain.staff import Skills, StaffMember
 from loket.domain.statements import Statement
+from loket.domain.surveys import Satisfaction, SurveyAnswer, SurveyInvitation
 from loket.domain.tickets import Ticket
 
 
@@ -377,6 +379,65 @@ class ReportExporter(Protocol):
         (for the record). Raises on failure: nothing is then recorded as exported."""
 
 
+class FigureRepository(Protocol):
+    """The service monitor's roll-up of contacts (loket/domain/figures.py)."""
+
+    def rolled_until(self) -> datetime | None:
+        """Contacts closed up to this moment are rolled up; None before the first roll-up."""
+
+    def move_watermark(self, expected: datetime | None, to: datetime) -> None:
+        """Move it from `expected`; ConcurrentUpdate if another roll-up moved it first."""
+
+    def first_closed_at(self) -> datetime | None: ...
+
+    def clear(self) -> None: ...
+
+    def closed_contacts(self, after: datetime | None, until: datetime) -> list[Contact]:
+        """Tickets closed and reports sent in (after, until]."""
+
+    def open_contacts(self, taken_from: datetime) -> list[Contact]: ...
+
+    def add_tallies(self, tallies: Mapping[Key, Tally]) -> None: ...
+
+    def by_combination(
+        self, cover: PeriodCover, location_id: int | None
+    ) -> list[tuple[int, str, str, Tally]]: ...
+
+    def by_hour(self, cover: PeriodCover, location_id: int | None) -> list[tuple[int, Tally]]: ...
+
+    def by_day(
+        self, start: date, end: date, location_id: int | None
+    ) -> list[tuple[date, Tally]]: ...
+
+
+class SurveyRepository(Protocol):
+    """Survey invitations (by token hash) and anonymous answers."""
+
+    def add_invitation(self, invitation: SurveyInvitation) -> None:
+        """ConcurrentUpdate if the same token was offered meanwhile."""
+
+    def invitation(
+        self, token_hash: str, *, for_update: bool = False
+    ) -> SurveyInvitation | None: ...
+
+    def save_invitation(self, invitation: SurveyInvitation) -> None: ...
+
+    def add_answer(self, answer: SurveyAnswer) -> None: ...
+
+    def reached_callbacks(self, since: datetime) -> list[tuple[str, str, str, str]]:
+        """(callback id, ticket id, e-mail address, language) of video callbacks reached."""
+
+    def prune_invitations(self, before: datetime) -> int: ...
+
+    def satisfaction(
+        self, start: date, end: date, location_id: int | None
+    ) -> list[tuple[int, str, str, Satisfaction]]: ...
+
+    def comments(
+        self, start: date, end: date, location_id: int | None, limit: int
+    ) -> list[tuple[date, int, str, str]]: ...
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -399,6 +460,8 @@ class UnitOfWork(Protocol):
     identities: IdentityRepository
     follow_up: FollowUpRepository
     retention: RetentionRepository
+    figures: FigureRepository
+    surveys: SurveyRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

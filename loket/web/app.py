@@ -25,15 +25,20 @@ from loket.config import Settings
 from loket.domain.errors import DomainError
 from loket.domain.i18n import N_
 from loket.services import callbacks as callback_service
+from loket.services import figures as figure_service
 from loket.services import queue as queue_service
+from loket.services import surveys as survey_service
 from loket.web import call_signalling, oidc_test_provider, problems, ws
 from loket.web.api import call_drafts, call_exchange, routes
 from loket.web.api import callbacks as callback_routes
 from loket.web.i18n import gettext_for
+from loket.web.metrics import Metrics, MetricsMiddleware
+from loket.web.metrics import router as metrics_router
 from loket.web.pages import (
     admin,
     calls,
     citizen,
+    figures,
     host,
     interpreters,
     officer,
@@ -42,6 +47,7 @@ from loket.web.pages import (
     screen,
     staff_auth,
     supervisor,
+    surveys,
 )
 from loket.web.pages import callbacks as callback_pages
 from loket.web.pages import identification as identification_pages
@@ -86,6 +92,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         tasks = [
             asyncio.create_task(_sweep_leases(current), name="loket-lease-sweeper"),
             asyncio.create_task(_prune_events(current), name="loket-event-pruner"),
+            asyncio.create_task(_follow_up_contacts(current), name="loket-figures"),
         ]
         if current.mail_delivery is not None:
             tasks.append(asyncio.create_task(_deliver_mail(current), name="loket-mail"))
@@ -112,6 +119,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.sign_in_limiter = RateLimiter(settings.sign_ins_per_minute)
     # A call page fetches a token per (re)join: a few a minute; this stops guessing ticket ids.
     app.state.call_token_limiter = RateLimiter(settings.tickets_per_minute * 3)
+    # Survey answers: their own budget, so a busy kiosk's answers never cost it tickets.
+    app.state.survey_limiter = RateLimiter(settings.tickets_per_minute)
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, error: DomainError) -> Response:
@@ -178,11 +187,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(call_drafts.router)
     app.include_router(ws.router)
     app.include_router(call_signalling.router)
+    app.include_router(metrics_router)
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
     pages_in_order = (
         callback_pages, identification_pages, report_pages, report_handover, citizen, screen,
         staff_auth, officer, supervisor, host, admin, calls, interpreters,
-        tip_pages, status_pages, referral_pages, export_pages,
+        tip_pages, status_pages, referral_pages, export_pages, surveys, figures,
     )  # fmt: skip
     for pages in pages_in_order:
         app.include_router(pages.router)
@@ -191,6 +201,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.include_router(oidc_test_provider.router)
     app.mount("/static", CachedStatic(directory=str(files("loket.web") / "static")), name="static")
     # Multipart framing around a document adds a few hundred bytes; 64 KB is ample.
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
@@ -348,3 +360,21 @@ async def _prune_events(container: Container) -> None:
         except Exception:
             log.exception("event log pruning failed; will retry")
         await asyncio.sleep(3600)
+
+
+async def _follow_up_contacts(container: Container) -> None:
+    """The service monitor's beat: roll closed contacts up into the figures, and e-mail the
+    survey after video callbacks. Every node runs one; both steps are safe side by side."""
+    since = container.surveys.clock.now() - timedelta(days=1)
+    while True:
+        await asyncio.sleep(container.settings.figures_rollup_seconds)
+        try:
+            await in_thread(figure_service.roll_up, container.figures)
+        except Exception:
+            log.exception("rolling up the figures failed; will retry")
+        try:
+            moment = container.surveys.clock.now()
+            await in_thread(survey_service.invite_by_email, container.surveys, since)
+            since = moment
+        except Exception:
+            log.exception("e-mailing survey invitations failed; will retry")

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -26,6 +27,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
+
+from loket.domain.figures import FIELDS, SUM_FIELDS
 
 metadata = MetaData(
     naming_convention={
@@ -167,6 +170,8 @@ tickets = Table(
     ),
     # The supervisor board counts tickets taken in the last 24 hours.
     Index("ix_tickets_taken", "taken_at"),
+    # The figures' roll-up reads the tickets closed since its last run.
+    Index("ix_tickets_finished", "finished_at"),
 )
 
 # Calls for the host from a kiosk. No personal data: where, when, and which staff answered.
@@ -383,6 +388,8 @@ reports = Table(
     Column("version", Integer, nullable=False),
     Column("identification", String(24), nullable=False, server_default="self_declared"),
     Index("ix_reports_state_submitted", "state", "submitted_at"),
+    # The figures' roll-up reads the reports sent since its last run.
+    Index("ix_reports_submitted", "submitted_at"),
 )
 
 # Interpreters invited into a contact's video call (loket/domain/invitations.py). A link's
@@ -531,4 +538,70 @@ report_exports = Table(
     Column("report_sha256", String(64), nullable=False),
     Column("statement_sha256", String(64)),
     Index("ix_report_exports_report", "report_id", "exported_at"),
+)
+
+# -- the service monitor (loket/domain/figures.py, loket/domain/surveys.py) -----------------
+
+
+def _figure_columns() -> list[Column[Any]]:
+    return [
+        Column(name, Float if name in SUM_FIELDS else Integer, nullable=False, default=0)
+        for name in FIELDS
+    ]
+
+
+# Contacts rolled up per local day and month of each desk: by service and channel, by hour
+# of the day (service and channel "") and the desk's total (hour -1). See docs/service-monitor.md.
+contact_figures = Table(
+    "contact_figures",
+    metadata,
+    Column("grain", String(8), primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("location_id", Integer, primary_key=True),
+    Column("service_code", String(64), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("hour", Integer, primary_key=True),
+    *_figure_columns(),
+)
+
+# How far the roll-up has read: tickets closed and reports sent up to this moment are in
+# contact_figures; later ones are added live when figures are read.
+figure_watermark = Table(
+    "figure_watermark",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("rolled_until", UtcDateTime, nullable=False),
+)
+
+# A survey offered for one contact: only the hash of its token, and the kind of contact
+# (wiped once answered). Never the ticket, report or person.
+survey_invitations = Table(
+    "survey_invitations",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("location_id", Integer),
+    Column("service_code", String(64)),
+    Column("channel", String(16)),
+    Column("outcome", String(16)),
+    Column("language", String(8)),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("is_answered", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_survey_invitations_expires", "expires_at"),
+)
+
+# Anonymous answers: the kind of contact and the day, closed answers in numbered slots.
+survey_answers = Table(
+    "survey_answers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("answered_on", Date, nullable=False),
+    Column("location_id", Integer, nullable=False),
+    Column("service_code", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("outcome", String(16)),
+    Column("language", String(8), nullable=False),
+    *(Column(f"s{slot}", Integer) for slot in range(1, 7)),
+    Column("comment", Text),
+    Index("ix_survey_answers_answered", "answered_on"),
 )

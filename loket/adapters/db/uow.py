@@ -12,6 +12,7 @@ from loket.adapters.db import schema as t
 from loket.adapters.db.callback_repository import SqlCallbackRepository
 from loket.adapters.db.codraft_repository import SqlSharedDraftRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
+from loket.adapters.db.figure_repository import SqlFigureRepository
 from loket.adapters.db.follow_up_repository import SqlFollowUpRepository
 from loket.adapters.db.handover_repository import SqlHandoverRepository
 from loket.adapters.db.help_repository import SqlHelpRequestRepository
@@ -27,6 +28,7 @@ from loket.adapters.db.repositories import (
     Tracker,
 )
 from loket.adapters.db.retention_repository import SqlRetentionRepository
+from loket.adapters.db.survey_repository import SqlSurveyRepository
 from loket.adapters.vault import Vault
 from loket.domain.audit import GENESIS_HASH, AuditRecord, chain
 from loket.domain.events import Event
@@ -83,6 +85,8 @@ class SqlUnitOfWork:
         self.identities = SqlIdentityRepository(conn)
         self.follow_up = SqlFollowUpRepository(conn)
         self.retention = SqlRetentionRepository(conn)
+        self.figures = SqlFigureRepository(conn)
+        self.surveys = SqlSurveyRepository(conn)
         return self
 
     def __exit__(
