@@ -81,6 +81,12 @@ class Settings:
     call_messages_per_second: int = 20
     # Report and tip forms (content/forms/*.yaml); default: the folder beside the package.
     forms_dir: Path | None = None
+    # The virtual agent's knowledge base (content/assistant); default: the folder beside the
+    # package. Chat transcripts are kept this long after the last message, then deleted.
+    assistant_dir: Path | None = None
+    assistant_retention_hours: int = 24
+    # Public endpoint: questions to the virtual agent, per client address.
+    assistant_messages_per_minute: int = 30
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -149,6 +155,9 @@ _FIELDS = {
     "call_grace_seconds": int,
     "call_messages_per_second": int,
     "forms_dir": Path,
+    "assistant_dir": Path,
+    "assistant_retention_hours": int,
+    "assistant_messages_per_minute": int,
 }
 
 
