@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from loket.adapters.assistant import AssistantSource
 from loket.adapters.calls.relay import InProcessRelay
 from loket.adapters.clock import SystemClock
 from loket.adapters.db.engine import make_engine
@@ -25,6 +26,7 @@ from loket.adapters.vault import Vault, load_vault
 from loket.config import Settings
 from loket.domain.callbacks import CallbackPolicy
 from loket.domain.tickets import QueuePolicy
+from loket.services.assistant import AssistantContext
 from loket.services.callbacks import CallbackContext
 from loket.services.calls import CallBoard, CallContext, IceConfig
 from loket.services.handover import HandoverContext
@@ -54,6 +56,8 @@ class Container:
     call_board: CallBoard
     reports: ReportContext
     handover: HandoverContext
+    assistant: AssistantContext
+    assistant_source: AssistantSource
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -121,6 +125,7 @@ def build(
         forms=load_forms(settings.forms_dir),
         max_upload_bytes=settings.max_document_bytes,
     )
+    assistant_source = AssistantSource(settings.assistant_dir)
     return Container(
         settings=settings,
         secret_key=secret_key,
@@ -147,6 +152,13 @@ def build(
             notifier=notifier,
             public_url=settings.effective_public_url,
         ),
+        assistant=AssistantContext(
+            uow=uow,
+            clock=clock,
+            source=assistant_source,
+            retention=timedelta(hours=settings.assistant_retention_hours),
+        ),
+        assistant_source=assistant_source,
     )
 
 

@@ -88,16 +88,29 @@ class AssistantSource:
         self.directory = directory or DEFAULT_ASSISTANT_DIR
         self._check_seconds = check_seconds
         self._lock = threading.Lock()
-        # A bad knowledge base at start-up stops the start, like a bad form file.
-        self._fingerprint = _fingerprint(self.directory)
-        self._assistant = Assistant(load_knowledge(self.directory))
+        self._assistant: Assistant | None = None
+        self._fingerprint: tuple[tuple[str, int, int], ...] = ()
         self._loaded_at = datetime.now(UTC)
         self._checked = time.monotonic()
         self._fault: str | None = None
         self._fault_at: datetime | None = None
 
+    def _first(self) -> Assistant:
+        # Built on first use (and shared by every source of the same files in the process):
+        # containers that never chat do not pay for training. A bad knowledge base then
+        # fails this first use with the file and the fault, like a bad form file at start.
+        with self._lock:
+            if self._assistant is None:
+                self._fingerprint = _fingerprint(self.directory)
+                self._assistant = _built(self.directory, self._fingerprint)
+                self._loaded_at = datetime.now(UTC)
+                self._checked = time.monotonic()
+            return self._assistant
+
     def current(self) -> Assistant:
         """The assistant, reloaded first if the files changed since the last look."""
+        if self._assistant is None:
+            return self._first()
         if time.monotonic() - self._checked >= self._check_seconds:
             self._checked = time.monotonic()
             if _fingerprint(self.directory) != self._fingerprint:
@@ -109,7 +122,7 @@ class AssistantSource:
         with self._lock:
             fingerprint = _fingerprint(self.directory)
             try:
-                assistant = Assistant(load_knowledge(self.directory))
+                assistant = _built(self.directory, fingerprint)
             except KnowledgeBaseError as error:
                 # Remember the fingerprint anyway: the broken file is not re-read on every
                 # question, only when it changes again.
@@ -125,13 +138,34 @@ class AssistantSource:
             return None
 
     def status(self) -> KnowledgeStatus:
-        knowledge = self._assistant.knowledge
+        knowledge = self.current().knowledge
         return KnowledgeStatus(
             loaded_at=self._loaded_at,
             intents=len(knowledge.intents),
             phrases=sum(
-                len(phrases) for entry in knowledge.intents.values() for phrases in entry.training.values()
+                len(phrases)
+                for entry in knowledge.intents.values()
+                for phrases in entry.training.values()
             ),
             fault=self._fault,
             fault_at=self._fault_at,
         )
+
+
+_CACHE: dict[tuple[Path, tuple[tuple[str, int, int], ...]], Assistant] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _built(folder: Path, fingerprint: tuple[tuple[str, int, int], ...]) -> Assistant:
+    key = (folder.resolve(), fingerprint)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+    if found is not None:
+        return found
+    assistant = Assistant(load_knowledge(folder))
+    with _CACHE_LOCK:
+        # Only the newest version of each folder is worth keeping.
+        for stale in [k for k in _CACHE if k[0] == key[0]]:
+            del _CACHE[stale]
+        _CACHE[key] = assistant
+    return assistant

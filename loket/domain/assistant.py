@@ -18,6 +18,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -506,3 +507,67 @@ class Assistant:
             if intent not in (UNKNOWN, EMERGENCY, "greeting"):
                 return intent, self.knowledge.entry(intent).answer(language)
         return None, None
+
+
+# -- conversations ---------------------------------------------------------------------------
+
+
+class Speaker(StrEnum):
+    CITIZEN = "citizen"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    """One turn of a conversation, as the transcript shows it to the officer."""
+
+    conversation_id: str
+    position: int
+    speaker: Speaker
+    text: str
+    at: datetime
+    intent: str | None = None
+    confidence: float | None = None
+
+
+@dataclass
+class Conversation:
+    """A chat with the agent. Kept only for a handover and then the retention period; the
+    kiosk's reset deletes it unless it was handed to an officer (`ticket_id`)."""
+
+    id: str
+    language: str
+    channel: str
+    location_slug: str
+    started_at: datetime
+    last_at: datetime
+    ticket_id: str | None = None
+    lines: int = 0
+
+    @property
+    def is_handed_over(self) -> bool:
+        return self.ticket_id is not None
+
+
+@dataclass(frozen=True)
+class UnansweredQuestion:
+    """A question the agent could not answer, for the content editors. The same question
+    (after normalisation) in the same language is counted, not stored twice."""
+
+    id: int
+    language: str
+    text: str
+    key: str
+    count: int
+    first_at: datetime
+    last_at: datetime
+    handled_at: datetime | None = None
+
+
+MAX_UNANSWERED_TEXT = 300
+CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def question_key(text: str) -> str:
+    """What makes two unanswered questions the same: their normalised words."""
+    return normalise(text)[:MAX_UNANSWERED_TEXT]

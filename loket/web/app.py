@@ -26,6 +26,7 @@ from loket.domain.i18n import N_
 from loket.services import callbacks as callback_service
 from loket.services import queue as queue_service
 from loket.web import call_signalling, problems, ws
+from loket.web.api import assistant as assistant_api
 from loket.web.api import call_exchange, routes
 from loket.web.api import callbacks as callback_routes
 from loket.web.i18n import gettext_for
@@ -42,6 +43,7 @@ from loket.web.pages import (
     staff_auth,
     supervisor,
 )
+from loket.web.pages import assistant as assistant_pages
 from loket.web.pages import callbacks as callback_pages
 from loket.web.pages import reports as report_pages
 from loket.web.ratelimit import RateLimiter
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.sign_in_limiter = RateLimiter(settings.sign_ins_per_minute)
     # A call page fetches a token per (re)join: a few a minute; this stops guessing ticket ids.
     app.state.call_token_limiter = RateLimiter(settings.tickets_per_minute * 3)
+    app.state.assistant_limiter = RateLimiter(settings.assistant_messages_per_minute)
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, error: DomainError) -> Response:
@@ -166,6 +169,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(call_exchange.router)
     app.include_router(ws.router)
     app.include_router(call_signalling.router)
+    app.include_router(assistant_api.router)
+    # Before citizen's /services/{key}: the assistant's tile leads to the chat.
+    app.include_router(assistant_pages.router)
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
     pages_in_order = (
         callback_pages, report_pages, report_handover, citizen, screen, staff_auth, officer,

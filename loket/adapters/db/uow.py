@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, text
 
 from loket.adapters.db import schema as t
+from loket.adapters.db.assistant_repository import SqlAssistantRepository
 from loket.adapters.db.callback_repository import SqlCallbackRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
 from loket.adapters.db.handover_repository import SqlHandoverRepository
@@ -75,6 +76,7 @@ class SqlUnitOfWork:
         self.reports = SqlReportRepository(conn, self._vault)
         self.invitations = SqlInvitationRepository(conn)
         self.handover = SqlHandoverRepository(conn, self._vault)
+        self.assistant = SqlAssistantRepository(conn, self._vault)
         return self
 
     def __exit__(
