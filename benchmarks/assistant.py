@@ -135,8 +135,13 @@ def main() -> None:
         return 100 * sum(row[column] for row in rows) / len(rows)
 
     everything = [row for rows in by_group.values() for row in rows]
-    print(f"# Assistant intent accuracy ({platform.python_implementation()} {platform.python_version()})")
-    print(f"evaluation questions: {len(questions)}; start-up (load + train): {start_up * 1000:.0f} ms")
+    print(
+        "# Assistant intent accuracy "
+        f"({platform.python_implementation()} {platform.python_version()})"
+    )
+    print(
+        f"evaluation questions: {len(questions)}; start-up (load + train): {start_up * 1000:.0f} ms"
+    )
     print(f"{'set':<24}{'n':>5}{'assistant':>12}{'BM25':>10}{'lead':>9}")
     for group in sorted(by_group):
         rows = by_group[group]

@@ -12,6 +12,7 @@ a second on the shipped knowledge base.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -202,7 +203,7 @@ def _features(normalised: str) -> Counter[str]:
         for size in _NGRAM_SIZES:
             for start in range(len(padded) - size + 1):
                 counts[padded[start : start + size]] += 1
-    for first, second in zip(words, words[1:], strict=False):
+    for first, second in itertools.pairwise(words):
         counts[f"b {first} {second}"] += 1
     return counts
 

@@ -112,9 +112,7 @@ def ask(
                 )
                 uow.assistant.add_conversation(conversation)
             position = conversation.lines
-            uow.assistant.add_line(
-                ChatLine(chosen_id, position, Speaker.CITIZEN, question, now)
-            )
+            uow.assistant.add_line(ChatLine(chosen_id, position, Speaker.CITIZEN, question, now))
             uow.assistant.add_line(
                 ChatLine(
                     chosen_id,

@@ -43,7 +43,9 @@ class SqlAssistantRepository:
         except IntegrityError:
             raise ConcurrentUpdate("assistant.changed") from None
 
-    def conversation(self, conversation_id: str, *, for_update: bool = False) -> Conversation | None:
+    def conversation(
+        self, conversation_id: str, *, for_update: bool = False
+    ) -> Conversation | None:
         query = select(t.assistant_conversations).where(_c.id == conversation_id)
         if for_update and self._locks:
             query = query.with_for_update()
@@ -92,9 +94,7 @@ class SqlAssistantRepository:
                     speaker=line.speaker.value,
                     text=sealed,
                     intent=line.intent,
-                    confidence=None
-                    if line.confidence is None
-                    else round(line.confidence * 1000),
+                    confidence=None if line.confidence is None else round(line.confidence * 1000),
                     at=line.at,
                 )
             )

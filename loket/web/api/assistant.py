@@ -72,9 +72,7 @@ def post_message(body: MessageCreate, request: Request, container: ContainerDep)
     reply = answered.reply
     base = f"/kiosk/{location.slug}" if at_kiosk else ""
     translate = gettext_for(body.language or language_of(request)).gettext
-    actions = assistant_pages.reply_actions(
-        container, reply, base, "kiosk" if at_kiosk else "home"
-    )
+    actions = assistant_pages.reply_actions(container, reply, base, "kiosk" if at_kiosk else "home")
     return MessagePublic(
         conversation_id=answered.conversation.id,
         intent=reply.intent,

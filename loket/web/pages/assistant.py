@@ -19,11 +19,14 @@ from loket.domain.catalogue import ServiceKind, service_by_code
 from loket.domain.errors import DomainError
 from loket.domain.i18n import N_
 from loket.domain.locations import Location, LocationKind
+from loket.domain.staff import Role, StaffMember
 from loket.services import assistant as assistant_service
 from loket.services import locations as location_service
 from loket.web.deps import ContainerDep, client_address
 from loket.web.i18n import gettext_for
-from loket.web.pages import citizen
+from loket.web.pages import NATIVE_NAMES, citizen, render
+from loket.web.pages.officer import lang_query, local_time
+from loket.web.pages.staff_auth import check_staff_csrf, require_staff, staff_csrf, staff_language
 from loket.web.problems import MESSAGES
 from loket.web.sessions import CitizenSession, citizen_session, csrf_is_valid, store_citizen_session
 
@@ -71,11 +74,17 @@ def _actions(
         key = "start_tip" if is_tip else "start_report"
         return [Action(key, ACTION_LABELS[key], "POST", f"{base}/reports/start", {"form": service})]
     if kind is ActionKind.HANDOVER:
-        return [Action("handover", ACTION_LABELS["handover"], "POST", f"{base}/assistant/handover", {})]
+        return [
+            Action("handover", ACTION_LABELS["handover"], "POST", f"{base}/assistant/handover", {})
+        ]
     if kind is ActionKind.CALLBACK:
-        return [Action("callback", ACTION_LABELS["callback"], "GET", f"{base}/services/callback", {})]
+        return [
+            Action("callback", ACTION_LABELS["callback"], "GET", f"{base}/services/callback", {})
+        ]
     if kind is ActionKind.REFERRAL:
-        return [Action("referral", ACTION_LABELS["referral"], "GET", f"{base}/referral/{intent}", {})]
+        return [
+            Action("referral", ACTION_LABELS["referral"], "GET", f"{base}/referral/{intent}", {})
+        ]
     if kind is ActionKind.LINK and path:
         return [Action("link", ACTION_LABELS["link"], "GET", f"{base}{path}", {})]
     if kind is ActionKind.EMERGENCY and mode != "kiosk":
@@ -163,7 +172,11 @@ def _home_desk(container: ContainerDep) -> Location:
 
 
 def _gate(
-    request: Request, container: ContainerDep, location: Location, session: CitizenSession, mode: str
+    request: Request,
+    container: ContainerDep,
+    location: Location,
+    session: CitizenSession,
+    mode: str,
 ) -> Response | None:
     """The chat is shown where the desk offers it, while it is open; else the usual pages."""
     if mode == "kiosk":
@@ -229,9 +242,7 @@ def _chat_page(
     )
 
 
-def _turns(
-    container: ContainerDep, lines: list[Any], base: str, mode: str
-) -> list[dict[str, Any]]:
+def _turns(container: ContainerDep, lines: list[Any], base: str, mode: str) -> list[dict[str, Any]]:
     """The transcript as question/answer turns; the latest answer carries its buttons."""
     turns: list[dict[str, Any]] = []
     knowledge = container.assistant.source.current().knowledge
@@ -328,3 +339,68 @@ def _handover(
     response = RedirectResponse(target, status_code=303)
     store_citizen_session(request, response, session)
     return response
+
+
+# -- the supervisor's page: unanswered questions and the knowledge base ------------------------
+
+SupervisorMember = Annotated[StaffMember, require_staff(Role.SUPERVISOR)]
+
+
+@router.get("/supervisor/assistant", response_class=HTMLResponse)
+def supervisor_page(
+    request: Request, member: SupervisorMember, container: ContainerDep
+) -> Response:
+    return _supervisor_page(request, member, container)
+
+
+@router.post("/supervisor/assistant/reload", response_class=HTMLResponse)
+def supervisor_reload(
+    request: Request,
+    member: SupervisorMember,
+    container: ContainerDep,
+    csrf_token_field: CsrfField = None,
+) -> Response:
+    """Read the knowledge base again now; a broken file keeps the old answers and is shown."""
+    check_staff_csrf(request, csrf_token_field)
+    fault = container.assistant_source.reload()
+    query = lang_query(request)
+    flag = "reloaded=0" if fault else "reloaded=1"
+    return RedirectResponse(
+        f"/supervisor/assistant{query}{'&' if query else '?'}{flag}", status_code=303
+    )
+
+
+@router.post("/supervisor/assistant/unanswered/{question_id}/handled", response_class=HTMLResponse)
+def supervisor_handled(
+    request: Request,
+    question_id: int,
+    member: SupervisorMember,
+    container: ContainerDep,
+    csrf_token_field: CsrfField = None,
+) -> Response:
+    check_staff_csrf(request, csrf_token_field)
+    assistant_service.mark_handled(container.assistant, question_id, f"staff:{member.id}")
+    return RedirectResponse(f"/supervisor/assistant{lang_query(request)}", status_code=303)
+
+
+def _supervisor_page(request: Request, member: StaffMember, container: ContainerDep) -> Response:
+    language = staff_language(request, member)
+    show_all = request.query_params.get("all") == "1"
+    questions = assistant_service.unanswered_questions(
+        container.assistant, include_handled=show_all
+    )
+    return render(
+        request,
+        "supervisor/assistant.html",
+        language,
+        personal=True,
+        member=member,
+        csrf=staff_csrf(request),
+        lang_query=lang_query(request),
+        questions=questions,
+        show_all=show_all,
+        status=container.assistant_source.status(),
+        reloaded=request.query_params.get("reloaded"),
+        local_time=local_time,
+        native_names=NATIVE_NAMES,
+    )
