@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fanout.py
 	$(BIN)/python benchmarks/statement.py
 	$(BIN)/python benchmarks/call_setup.py
+	$(BIN)/python benchmarks/assistant.py
 
 ## Refresh the message catalogs from the source
 i18n: $(STAMP)
