@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/statement.py
 	$(BIN)/python benchmarks/call_setup.py
 	$(BIN)/python benchmarks/figures.py
+	$(BIN)/python benchmarks/assistant.py
 
 ## Refresh the message catalogs from the source
 i18n: $(STAMP)

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from loket.adapters.assistant import AssistantSource
 from loket.adapters.calls.relay import InProcessRelay
 from loket.adapters.clock import SystemClock
 from loket.adapters.db.engine import make_engine
@@ -34,6 +35,7 @@ from loket.domain.figures import TARGET_MINUTES
 from loket.domain.retention import RetentionPolicy
 from loket.domain.surveys import Survey
 from loket.domain.tickets import QueuePolicy
+from loket.services.assistant import AssistantContext
 from loket.services.callbacks import CallbackContext
 from loket.services.calls import CallBoard, CallContext, IceConfig
 from loket.services.export import ExportContext
@@ -75,6 +77,8 @@ class Container:
     retention: RetentionContext
     figures: FigureContext
     surveys: SurveysContext
+    assistant: AssistantContext
+    assistant_source: AssistantSource
     # None when no OpenID provider is configured: verification is then by an officer only.
     oidc: OidcClient | None = None
     # With LOKET_SMTP_HOST: sends the outbox, retrying (adapters/notify/delivery.py).
@@ -150,6 +154,7 @@ def build(
         scanner=scanner,
     )
     hasher = hasher or Argon2Hasher()
+    assistant_source = AssistantSource(settings.assistant_dir)
     return Container(
         settings=settings,
         secret_key=secret_key,
@@ -184,6 +189,13 @@ def build(
         retention=RetentionContext(uow=uow, clock=clock, policy=_retention(settings)),
         figures=_figures(settings, uow, clock, surveys.survey),
         surveys=surveys,
+        assistant=AssistantContext(
+            uow=uow,
+            clock=clock,
+            source=assistant_source,
+            retention=timedelta(hours=settings.assistant_retention_hours),
+        ),
+        assistant_source=assistant_source,
         oidc=_oidc(settings, clock),
         mail_delivery=_mail_delivery(settings, engine, clock),
     )

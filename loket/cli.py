@@ -339,3 +339,26 @@ def report_weekly(
     finally:
         container.dispose()
     click.echo(f"{target}: {figures.total.contacts} contacts in week {week} at {location.name}")
+
+
+@main.command()
+@click.option("--lang", "language", help="Answer in this language (nl, en, fr, de).")
+@click.argument("text", nargs=-1, required=True)
+def ask(language: str | None, text: tuple[str, ...]) -> None:
+    """Ask the virtual agent; prints one JSON object (intent, confidence, language, reply)."""
+    # A public contract that evaluations call once per question: only the knowledge base
+    # and the recogniser are loaded, no database, no web framework.
+    from loket.adapters.assistant import load_knowledge
+    from loket.domain.assistant import KB_LANGUAGES, Assistant, KnowledgeBaseError
+
+    if language is not None and language not in KB_LANGUAGES:
+        raise click.BadParameter(f"choose one of {', '.join(KB_LANGUAGES)}", param_hint="--lang")
+    folder = Settings.from_env().assistant_dir
+    try:
+        assistant = Assistant(load_knowledge(folder))
+    except KnowledgeBaseError as error:
+        raise click.ClickException(str(error)) from None
+    question = " ".join(text).strip()
+    if not question:
+        raise click.BadParameter("ask a question", param_hint="TEXT")
+    click.echo(json.dumps(assistant.reply(question, language).to_json(), ensure_ascii=False))

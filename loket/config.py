@@ -112,6 +112,12 @@ class Settings:
     # /metrics (Prometheus) asks for this bearer token when set; without it, /metrics answers
     # only requests from this machine (127.0.0.1 or ::1).
     metrics_token: str | None = None
+    # The virtual agent's knowledge base (content/assistant); default: the folder beside the
+    # package. Chat transcripts are kept this long after the last message, then deleted.
+    assistant_dir: Path | None = None
+    assistant_retention_hours: int = 24
+    # Public endpoint: questions to the virtual agent, per client address.
+    assistant_messages_per_minute: int = 30
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -200,6 +206,9 @@ _FIELDS = {
     "figures_time_zone": str,
     "figures_rollup_seconds": float,
     "metrics_token": str,
+    "assistant_dir": Path,
+    "assistant_retention_hours": int,
+    "assistant_messages_per_minute": int,
 }
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol
 
+from loket.domain.assistant import ChatLine, Conversation, UnansweredQuestion
 from loket.domain.audit import AuditRecord
 from loket.domain.callbacks import Callback
 from loket.domain.codraft import SharedDraft
@@ -438,6 +439,41 @@ class SurveyRepository(Protocol):
     ) -> list[tuple[date, int, str, str]]: ...
 
 
+class AssistantRepository(Protocol):
+    """Conversations with the virtual agent (lines sealed at rest) and unanswered questions."""
+
+    def add_conversation(self, conversation: Conversation) -> None:
+        """Store a new conversation; ConcurrentUpdate if its id was taken meanwhile."""
+
+    def conversation(
+        self, conversation_id: str, *, for_update: bool = False
+    ) -> Conversation | None: ...
+
+    def conversation_for_ticket(self, ticket_id: str) -> Conversation | None:
+        """The conversation handed over with this ticket, if any."""
+
+    def save_conversation(self, conversation: Conversation) -> None: ...
+
+    def delete_conversation(self, conversation_id: str) -> None: ...
+
+    def purge_before(self, cutoff: datetime) -> int:
+        """Delete conversations whose last line is older than `cutoff`; how many went."""
+
+    def add_line(self, line: ChatLine) -> None:
+        """Append a line; ConcurrentUpdate if its position was taken meanwhile."""
+
+    def lines(self, conversation_id: str) -> list[ChatLine]:
+        """The conversation's lines, first first."""
+
+    def count_unanswered(self, language: str, key: str, text: str, at: datetime) -> None:
+        """Count one more of this question (a new row the first time), unhandled again."""
+
+    def unanswered(self, *, include_handled: bool, limit: int) -> list[UnansweredQuestion]:
+        """Most asked first."""
+
+    def mark_handled(self, question_id: int, at: datetime) -> bool: ...
+
+
 class AuditTrail(Protocol):
     def record(self, record: AuditRecord) -> None:
         """Append to the chain when the transaction commits."""
@@ -462,6 +498,7 @@ class UnitOfWork(Protocol):
     retention: RetentionRepository
     figures: FigureRepository
     surveys: SurveyRepository
+    assistant: AssistantRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -29,6 +29,7 @@ from loket.services import figures as figure_service
 from loket.services import queue as queue_service
 from loket.services import surveys as survey_service
 from loket.web import call_signalling, oidc_test_provider, problems, ws
+from loket.web.api import assistant as assistant_api
 from loket.web.api import call_drafts, call_exchange, routes
 from loket.web.api import callbacks as callback_routes
 from loket.web.i18n import gettext_for
@@ -49,6 +50,7 @@ from loket.web.pages import (
     supervisor,
     surveys,
 )
+from loket.web.pages import assistant as assistant_pages
 from loket.web.pages import callbacks as callback_pages
 from loket.web.pages import identification as identification_pages
 from loket.web.pages import referrals as referral_pages
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.call_token_limiter = RateLimiter(settings.tickets_per_minute * 3)
     # Survey answers: their own budget, so a busy kiosk's answers never cost it tickets.
     app.state.survey_limiter = RateLimiter(settings.tickets_per_minute)
+    app.state.assistant_limiter = RateLimiter(settings.assistant_messages_per_minute)
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, error: DomainError) -> Response:
@@ -188,6 +191,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(ws.router)
     app.include_router(call_signalling.router)
     app.include_router(metrics_router)
+    app.include_router(assistant_api.router)
+    # Before citizen's /services/{key}: the assistant's tile leads to the chat.
+    app.include_router(assistant_pages.router)
     # Callback pages first: /services/callback is more specific than citizen's /services/{key}.
     pages_in_order = (
         callback_pages, identification_pages, report_pages, report_handover, citizen, screen,

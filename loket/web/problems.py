@@ -445,6 +445,17 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "request.bad_origin": (403, N_("This page may not connect from another site.")),
     "request.not_found": (404, N_("This page does not exist.")),
     "request.method_not_allowed": (405, N_("This method is not allowed here.")),
+    "assistant.empty_question": (422, N_("Type your question.")),
+    "assistant.question_too_long": (
+        422,
+        N_("Your question is too long. Use at most %(maximum)s characters."),
+    ),
+    "assistant.bad_conversation": (422, N_("This is not a conversation id.")),
+    "assistant.unknown_conversation": (
+        404,
+        N_("This conversation has ended. Ask your question again."),
+    ),
+    "assistant.changed": (409, N_("Please send your question again.")),
 }
 
 FIELD_MESSAGES: dict[str, str] = {

@@ -59,6 +59,8 @@ class CitizenSession:
     ticket_id: str | None = None
     # The report or tip being filled in (a random id; the answers stay on the server).
     draft_id: str | None = None
+    # The chat with the virtual agent (a random id; the lines stay on the server).
+    conversation_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +68,7 @@ class CitizenSession:
             "language": self.language,
             "ticket_id": self.ticket_id,
             "draft_id": self.draft_id,
+            "conversation_id": self.conversation_id,
         }
 
 
@@ -78,6 +81,7 @@ def citizen_session(request: Request) -> CitizenSession:
             language=data.get("language"),
             ticket_id=data.get("ticket_id"),
             draft_id=data.get("draft_id"),
+            conversation_id=data.get("conversation_id"),
         )
     return CitizenSession(id=secrets.token_urlsafe(16))
 

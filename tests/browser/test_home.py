@@ -70,7 +70,7 @@ def test_the_language_links_set_the_language_for_the_next_pages(
     assert fits_the_screen(phone)
 
 
-@pytest.mark.parametrize("key", ["information", "assistant"])
+@pytest.mark.parametrize("key", ["information"])
 def test_service_pages_at_home_say_what_comes_and_offer_an_officer(
     phone: Any, live_server: LiveServer, key: str
 ) -> None:

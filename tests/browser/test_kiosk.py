@@ -110,7 +110,7 @@ def test_a_closed_desk_says_when_it_opens_and_where_to_go_instead(
     assert_accessible(page)
 
 
-@pytest.mark.parametrize("key", ["information", "assistant"])
+@pytest.mark.parametrize("key", ["information"])
 def test_tiles_of_services_not_built_yet_are_honest_and_offer_an_officer(
     page: Any, live_server: LiveServer, key: str
 ) -> None:

@@ -605,3 +605,52 @@ survey_answers = Table(
     Column("comment", Text),
     Index("ix_survey_answers_answered", "answered_on"),
 )
+
+# Conversations with the virtual agent (loket/domain/assistant.py): kept for a handover to an
+# officer and then the retention period only. A line's text is sealed with the vault.
+assistant_conversations = Table(
+    "assistant_conversations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("language", String(8), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("location_slug", String(64), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Column("ticket_id", String(32), ForeignKey("tickets.id")),
+    Column("lines", Integer, nullable=False),
+    Index("ix_assistant_conversations_last", "last_at"),
+    Index("ix_assistant_conversations_ticket", "ticket_id"),
+)
+
+assistant_lines = Table(
+    "assistant_lines",
+    metadata,
+    Column(
+        "conversation_id",
+        String(32),
+        ForeignKey("assistant_conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("speaker", String(16), nullable=False),
+    Column("text", LargeBinary, nullable=False),
+    Column("intent", String(40)),
+    Column("confidence", Integer),  # thousandths, so both databases store it exactly
+    Column("at", UtcDateTime, nullable=False),
+)
+
+# Questions the agent could not answer, counted per language and normalised text.
+assistant_unanswered = Table(
+    "assistant_unanswered",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("language", String(8), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("text", String(300), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Column("handled_at", UtcDateTime),
+    UniqueConstraint("language", "key", name="uq_assistant_unanswered_language_key"),
+)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, text
 
 from loket.adapters.db import schema as t
+from loket.adapters.db.assistant_repository import SqlAssistantRepository
 from loket.adapters.db.callback_repository import SqlCallbackRepository
 from loket.adapters.db.codraft_repository import SqlSharedDraftRepository
 from loket.adapters.db.exchange_repository import SqlExchangeRepository
@@ -87,6 +88,7 @@ class SqlUnitOfWork:
         self.retention = SqlRetentionRepository(conn)
         self.figures = SqlFigureRepository(conn)
         self.surveys = SqlSurveyRepository(conn)
+        self.assistant = SqlAssistantRepository(conn, self._vault)
         return self
 
     def __exit__(

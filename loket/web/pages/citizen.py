@@ -26,6 +26,7 @@ from loket.domain.i18n import N_
 from loket.domain.locations import Location, LocationKind
 from loket.domain.reports import Route
 from loket.domain.tickets import TicketState
+from loket.services import assistant as assistant_service
 from loket.services import calls as call_service
 from loket.services import codraft as codraft_service
 from loket.services import locations as location_service
@@ -197,9 +198,11 @@ def kiosk_reset(slug: str, request: Request, container: ContainerDep) -> Respons
     cookie is also deleted the ordinary way for browsers that ignore the header. A report
     being filled in is wiped too, unless the citizen took a code to finish it elsewhere.
     """
-    draft_id = citizen_session(request).draft_id
-    if draft_id is not None:
-        report_service.discard_kiosk_draft(container.reports, draft_id)
+    session = citizen_session(request)
+    if session.draft_id is not None:
+        report_service.discard_kiosk_draft(container.reports, session.draft_id)
+    # The chat with the virtual agent goes too, unless an officer is to read it.
+    assistant_service.forget_conversation(container.assistant, session.conversation_id)
     response = RedirectResponse(f"/kiosk/{_safe_slug(slug)}", status_code=303)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     response.headers["Cache-Control"] = "no-store"

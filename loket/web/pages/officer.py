@@ -372,6 +372,7 @@ def _panel_context(
         "callbacks": callback_pages.officer_callbacks(container, member, views),
         "identity_checks": identification_pages.officer_identity_checks(container, views),
         "document_types": list(identification_pages.DOCUMENT_LABELS.items()),
+        "transcripts": assistant_transcripts(container, member, views),
         "can_take_next": not any(t.state in blocking for t in contacts),
         "colleagues": colleagues,
         "outcomes": [(o.value, OUTCOME_LABELS[o], OUTCOME_HINTS[o]) for o in Outcome],
@@ -381,6 +382,28 @@ def _panel_context(
         "max_booth": MAX_BOOTH_LENGTH,
         "now_iso": now.isoformat(),
     }
+
+
+def assistant_transcripts(
+    container: ContainerDep, member: StaffMember, contacts: list[dict[str, Any]]
+) -> dict[str, list[Any]]:
+    """The chat with the virtual agent behind each contact offered to or served by the
+    officer (an audited read), so the citizen need not tell it all again."""
+    from loket.services import assistant as assistant_service
+
+    shown: dict[str, list[Any]] = {}
+    for contact in contacts:
+        if contact["state"] == TicketState.WAITING.value:
+            continue
+        try:
+            lines = assistant_service.transcript_for_officer(
+                container.assistant, _id(member), contact["id"]
+            )
+        except DomainError:
+            continue
+        if lines:
+            shown[contact["id"]] = lines
+    return shown
 
 
 def _contact_view(
