@@ -51,6 +51,8 @@ def test_officer_and_citizen_draft_correct_confirm_and_send_a_threat_report_in_t
     expect(page.locator("#draft-body")).to_be_visible()
     expect(citizen_page.locator("#draft-body")).to_be_visible()
     expect(citizen_page.locator("#draft-title")).to_have_text("Aangifte bedreiging")
+    # A threat needs an identity checked on camera: the console's panel offers the check.
+    expect(page.locator(f"#identity-check-{ticket.id}")).to_be_visible()
 
     edit(page, "how")
     page.check("#draft-f-how-1")

@@ -382,6 +382,9 @@ export function startDraft(client) {
       if (!response.ok) return showError((await problemOf(response)).detail || words.failed);
       editors.clear();
       render(await response.json());
+      // The console's panel shows what the new draft needs, such as the identity check on
+      // camera; officer.js fetches it again (the call itself lives outside the panel).
+      document.dispatchEvent(new CustomEvent("loket:contact-changed"));
     } catch {
       showError(words.failed);
     } finally {

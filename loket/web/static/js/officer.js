@@ -205,6 +205,9 @@ function schedulePanel() {
   pending = setTimeout(refreshPanel, 80);
 }
 
+// A script on the page changed the contact (call-draft.js started a report): show it.
+document.addEventListener("loket:contact-changed", schedulePanel);
+
 function concernsMe(message) {
   if (message.type === "officer.status_changed") return message.data.staff_id === me;
   const ticket = message.data.ticket;
