@@ -38,6 +38,8 @@ from loket.web.oidc_test_provider import RegisteredClient
 from tests.conftest import FAST_HASHER, FakeClock, seed_locations
 from tests.integration.test_reports import BICYCLE
 
+VERIFIED_NAME = "Jan Jansen (TEST)"  # the name the test provider gives its person "jansen"
+
 
 @dataclass
 class Live:

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from loket.domain.catalogue import IdentificationLevel
 from loket.domain.errors import DomainError, Invalid
 from loket.domain.forms import (
     ITEM_FIELDS,
@@ -28,9 +29,12 @@ from loket.domain.forms import (
     answer_text,
     part_label,
 )
+from loket.domain.identification import Method
 from loket.domain.locations import Location, LocationKind
-from loket.domain.reports import Route
+from loket.domain.reports import Draft, Route
+from loket.domain.statements import Confirmation
 from loket.services import handover as handover_service
+from loket.services import identification as identification_service
 from loket.services import locations as location_service
 from loket.services import reports as report_service
 from loket.web.deps import ContainerDep, client_address
@@ -323,6 +327,7 @@ def _check(
         location,
         session,
         mode=mode,
+        verified_name=_verified_name(container, progress.draft),
         status_code=status,
         error=message,
         typed_name=submitted.get("full_name")[:200] if submitted else "",
@@ -346,7 +351,10 @@ def _submit(
     if session.draft_id is None:
         return _lost(request, container, location, session, mode)
     try:
-        confirmation = handover_pages.confirmation_from(form)
+        if _field(form, "verified") == "yes":
+            confirmation: Confirmation | None = _verified_confirmation(container, session.draft_id)
+        else:
+            confirmation = handover_pages.confirmation_from(form)
         handover_service.submit_report(container.handover, session.draft_id, confirmation)
     except DomainError as error:
         if error.code.startswith("statement."):
@@ -523,6 +531,28 @@ def _officer(request: Request, container: ContainerDep, location: Location, mode
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _verified_name(container: ContainerDep, draft: Draft) -> str | None:
+    """The name an identity provider confirmed for this draft, if it was verified online: the
+    citizen may confirm the statement with it instead of a signature."""
+    if draft.identification < IdentificationLevel.VERIFIED_ONLINE:
+        return None
+    verification = identification_service.status_of(container.identification, draft.id).verification
+    if verification is None or verification.method is not Method.ONLINE:
+        return None
+    return verification.display_name or None
+
+
+def _verified_confirmation(container: ContainerDep, draft_id: str) -> Confirmation:
+    """The statement confirmed with the identity verified online (the name comes from the
+    provider's answer as stored, never from the form)."""
+    with container.reports.uow(read_only=True) as uow:
+        draft = uow.reports.get_draft(draft_id)
+    name = _verified_name(container, draft)
+    if name is None:
+        raise Invalid("statement.confirmation_required", field="confirmation")
+    return Confirmation(verified_identity=name)
 
 _ALL_PARTS = (*PLACE_PARTS, *PERSON_PARTS, *ITEM_FIELDS)
 
