@@ -554,6 +554,7 @@ def _verified_confirmation(container: ContainerDep, draft_id: str) -> Confirmati
         raise Invalid("statement.confirmation_required", field="confirmation")
     return Confirmation(verified_identity=name)
 
+
 _ALL_PARTS = (*PLACE_PARTS, *PERSON_PARTS, *ITEM_FIELDS)
 
 
