@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import func, select
 
+from loket.adapters.db import schema as t
+from loket.domain.tickets import Outcome
 from loket.services import queue
 from tests.browser.conftest import (
     NIGHT_MOMENT,
@@ -292,3 +295,29 @@ def test_an_expired_form_says_so_and_leads_back(page: Any, live_server: LiveServ
     page.click("main a.button")
     expect(page.locator("[data-tile]")).to_have_count(7)
     assert tickets_at(live_server, "BRE") == []
+
+
+def test_after_the_contact_the_kiosk_offers_the_survey_then_starts_afresh(
+    page: Any, live_server: LiveServer
+) -> None:
+    make_officer_available(live_server, "an")
+    ticket_id = take_ticket(page, live_server)
+    ctx, officer = live_server.container.queue, live_server.staff_ids["an"]
+    queue.offer_next(ctx, officer)
+    queue.accept_ticket(ctx, officer, ticket_id)
+    queue.finish_ticket(ctx, officer, ticket_id, Outcome.LISTENED)
+    # The kiosk's ticket page follows the ticket live: finished, it offers the survey.
+    page.click("#survey-link", timeout=15_000)
+    expect(page.locator("#survey-form")).to_be_visible()
+    assert ticket_id not in page.url
+    page.click("label[for=satisfaction-5]")
+    page.click("#send-survey")
+    expect(page.locator("#survey-done")).to_be_visible()
+    assert_accessible(page)
+    # Finishing forgets the citizen, as the idle reset would.
+    page.click("#finish")
+    page.wait_for_url(f"**/kiosk/{DESK}")
+    expect(page.locator("#choose-language")).to_be_visible()
+    assert page.context.cookies() == []
+    with live_server.container.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.survey_answers)).scalar() == 1
