@@ -71,6 +71,12 @@ def serve(
     upgrade(container.engine)
     if settings.demo:
         seed_demo(container.queue, container.staff, settings.data_dir)
+    # The virtual agent learns its knowledge base now: a broken file stops the start with the
+    # file and the fault (as a bad form file does), and the first citizen does not wait.
+    try:
+        container.assistant_source.current()
+    except ValueError as error:
+        raise click.ClickException(f"the virtual agent's knowledge base: {error}") from None
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Loket is starting on {base}")
     click.echo(f"  Citizens at home    {base}/")

@@ -91,3 +91,17 @@ def test_a_bad_environment_value_is_a_clear_usage_error(tmp_path: Path, monkeypa
     monkeypatch.setenv("LOKET_DEMO", "perhaps")
     code, output = run("db", "upgrade", data_dir=tmp_path)
     assert code == 2 and "LOKET_DEMO must be true or false" in output
+
+
+def test_serve_stops_at_start_on_a_broken_knowledge_base(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from loket.adapters.assistant import DEFAULT_ASSISTANT_DIR
+
+    knowledge = tmp_path / "assistant"
+    shutil.copytree(DEFAULT_ASSISTANT_DIR, knowledge)
+    (knowledge / "intents" / "greeting.yaml").write_text("intent: [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("LOKET_ASSISTANT_DIR", str(knowledge))
+    code, output = run("serve", "--no-demo", "--port", "1", data_dir=tmp_path / "data")
+    assert code == 1
+    assert "knowledge base" in output and "greeting.yaml" in output
