@@ -79,15 +79,15 @@ def serve(
         raise click.ClickException(f"the virtual agent's knowledge base: {error}") from None
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Loket is starting on {base}")
-    click.echo(f"  Citizens at home    {base}/")
+    click.echo(f"  Citizens at home    {base}/   (virtual agent {base}/assistant)")
     click.echo(f"  Kiosk (a desk)      {base}/kiosk/houthalen-helchteren   (any desk's slug)")
     click.echo(f"  Info screen         {base}/screen/houthalen-helchteren")
     click.echo(f"  Staff sign-in       {base}/staff/sign-in")
-    click.echo("    then by role: /officer (and /officer/reports), /supervisor, /host,")
-    click.echo("    /interpreter, /admin")
+    click.echo("    then by role: /officer (and /officer/reports, /officer/tips), /supervisor")
+    click.echo("    (and /supervisor/figures, /supervisor/assistant), /host, /interpreter, /admin")
     click.echo(f"  API documentation   {base}/docs")
     click.echo(f"  OpenAPI             {base}/openapi.json")
-    click.echo(f"  Health / readiness  {base}/healthz  {base}/readyz")
+    click.echo(f"  Health / readiness  {base}/healthz  {base}/readyz   metrics {base}/metrics")
     if settings.demo:
         _print_logins(settings.data_dir)
     app = create_app(settings, container)
