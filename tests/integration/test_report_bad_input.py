@@ -19,6 +19,7 @@ from loket.web.app import create_app
 from loket.web.i18n import gettext_for
 from loket.web.problems import MESSAGES
 from tests.conftest import World, add_officer
+from tests.identity import verify_online
 from tests.integration.test_call_interpreter import sign_in
 from tests.integration.test_handover_pages import text_of
 from tests.integration.test_report_pages import BASE, KIOSK, answer, csrf, start
@@ -275,6 +276,7 @@ def test_markup_in_free_text_is_text_on_the_pages_for_the_officer_and_in_the_sta
     answer_until(world, draft_id, "details")
     assert answer(client, "/report/q/details", {"value": MARKUP}).status_code == 303
     answer_until(world, draft_id, None)
+    verify_online(world.container, draft_id)  # a bicycle theft needs a verified identity
 
     check = client.get("/report/check").text
     assert "<script>window.hacked" not in check and "<b>bold</b>" not in check
