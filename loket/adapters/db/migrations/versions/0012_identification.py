@@ -1,7 +1,7 @@
 """identification: the level reached on drafts and reports, verifications, officer checks
 
 Revision ID: 0012
-Revises: 0013
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 
 revision = "0012"
 # The lead re-chains the helpers' migrations when merging.
-down_revision = "0013"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """reports drafted with an officer in a call: the contact's draft and both confirmations
 
-Revision ID: 0013
-Revises: 0016
+Revision ID: 0011
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0013"
-down_revision = "0016"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

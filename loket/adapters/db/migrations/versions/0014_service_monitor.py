@@ -1,15 +1,15 @@
 """the service monitor: contact figures rolled up, survey invitations and answers
 
-Revision ID: 0010
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0010"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

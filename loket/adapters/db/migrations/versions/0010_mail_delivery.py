@@ -1,15 +1,15 @@
 """notifications are delivered from the outbox, with retries
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0016"
-down_revision = "0015"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """tips' follow-up, reports' status codes and exports to the back-end
 
-Revision ID: 0011
+Revision ID: 0013
 Revises: 0012
 """
 
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0011"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """the virtual agent: conversations, their lines, and unanswered questions
 
-Revision ID: 0009
-Revises: 0010
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0009"
-down_revision = "0010"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """staff must choose their own password after an administrator set one
 
-Revision ID: 0015
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0015"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
