@@ -7,7 +7,7 @@ from importlib.resources import files
 from typing import Any
 
 import jinja2
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from loket import __version__
@@ -68,3 +68,20 @@ def render(
     response.headers["Cache-Control"] = "no-store" if personal else "no-cache"
     response.headers["Content-Language"] = language
     return response
+
+
+def at_kiosk_and_home(
+    router: APIRouter, method: str, path: str, endpoint: Any, name: str, suffix: str = ""
+) -> None:
+    """Serve a citizen step at a kiosk (/kiosk/{slug}{path}) and at home ({path}).
+
+    Route names: `{name}{suffix}` at home, `{name}_kiosk{suffix}` at a kiosk.
+    """
+    for prefix in ("/kiosk/{slug}", ""):
+        router.add_api_route(
+            prefix + path,
+            endpoint,
+            methods=[method],
+            response_class=HTMLResponse,
+            name=f"{name}{'_kiosk' if prefix else ''}{suffix}",
+        )

@@ -29,7 +29,7 @@ from loket.domain.locations import Location
 from loket.domain.staff import Role, StaffMember
 from loket.services import identification as identification_service
 from loket.web.deps import ContainerDep, client_address
-from loket.web.pages import citizen
+from loket.web.pages import at_kiosk_and_home, citizen
 from loket.web.pages import report_handover as handover_pages
 from loket.web.pages import reports as report_pages
 from loket.web.pages.staff_auth import check_staff_csrf, require_staff
@@ -68,14 +68,7 @@ def _route(method: str, path: str, name: str) -> Any:
             submitted = await report_pages._read(request) if method == "POST" else None
             return await run_in_threadpool(_run, step, request, container, submitted)
 
-        for prefix in ("/kiosk/{slug}", ""):
-            router.add_api_route(
-                prefix + path,
-                endpoint,
-                methods=[method],
-                response_class=HTMLResponse,
-                name=f"{name}{'_kiosk' if prefix else ''}",
-            )
+        at_kiosk_and_home(router, method, path, endpoint, name)
         return step
 
     return register

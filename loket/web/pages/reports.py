@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -38,7 +38,7 @@ from loket.services import identification as identification_service
 from loket.services import locations as location_service
 from loket.services import reports as report_service
 from loket.web.deps import ContainerDep, client_address
-from loket.web.pages import citizen
+from loket.web.pages import at_kiosk_and_home, citizen
 from loket.web.pages import report_handover as handover_pages
 from loket.web.pages import tips as tip_pages
 from loket.web.sessions import (
@@ -89,14 +89,7 @@ def _route(method: str, path: str, step: Step) -> None:
         # The steps read and write the database: a worker thread, as for plain routes.
         return await run_in_threadpool(_run, step, *args)
 
-    for prefix in ("/kiosk/{slug}", ""):
-        router.add_api_route(
-            prefix + path,
-            endpoint,
-            methods=[method],
-            response_class=HTMLResponse,
-            name=f"{step.__name__}{'_kiosk' if prefix else ''}_{method.lower()}",
-        )
+    at_kiosk_and_home(router, method, path, endpoint, step.__name__, f"_{method.lower()}")
 
 
 def _run(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from loket.domain.errors import DomainError
@@ -21,7 +21,7 @@ from loket.domain.locations import Location, LocationKind
 from loket.services import follow_up as follow_up_service
 from loket.services import locations as location_service
 from loket.web.deps import ContainerDep
-from loket.web.pages import citizen
+from loket.web.pages import at_kiosk_and_home, citizen
 from loket.web.pages import report_handover as handover_pages
 from loket.web.sessions import citizen_session, csrf_is_valid
 
@@ -45,14 +45,7 @@ def citizen_route(router: APIRouter, method: str, path: str, step: Step) -> None
                 fields = {k: v for k, v in form.items() if isinstance(v, str)}
         return await run_in_threadpool(_run, step, request, container, fields)
 
-    for prefix in ("/kiosk/{slug}", ""):
-        router.add_api_route(
-            prefix + path,
-            endpoint,
-            methods=[method],
-            response_class=HTMLResponse,
-            name=f"{step.__name__}{'_kiosk' if prefix else ''}_{method.lower()}",
-        )
+    at_kiosk_and_home(router, method, path, endpoint, step.__name__, f"_{method.lower()}")
 
 
 def _run(step: Step, request: Request, container: ContainerDep, fields: Fields) -> Response:
