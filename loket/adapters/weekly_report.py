@@ -20,15 +20,22 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from loket.adapters.signing.render import BOLD, REGULAR, register_fonts
+from loket.domain.catalogue import CATALOGUE
 from loket.domain.errors import Invalid
-from loket.domain.figures import Summary
+from loket.domain.figures import (
+    CHANNEL_NAMES,
+    OUTCOME_NAMES,
+    Summary,
+    minutes_text,
+    percent_text,
+)
 from loket.domain.locations import Location
 from loket.services.figures import Figures
 from loket.web.i18n import gettext_for
-from loket.web.pages.figures import CHANNEL_NAMES, OUTCOME_NAMES, minutes_text, percent_text
-from loket.web.pages.officer import SERVICE_TITLES
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+SERVICE_TITLES = {service.code: service.title for service in CATALOGUE}
 
 
 def parse_week(raw: str) -> tuple[date, date]:

@@ -26,6 +26,7 @@ from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import NamedTuple
 
+from loket.domain.i18n import N_
 from loket.domain.tickets import Outcome, TicketState
 
 # Upper edges of the waiting-time buckets, in seconds: bucket i holds waits w with
@@ -418,3 +419,31 @@ def summarise(tally: Tally, target_minutes: int = DEFAULT_TARGET_MINUTES) -> Sum
         handling_mean=tally["handling_seconds"] / handled if handled else None,
         level=service_level(tally, target_minutes),
     )
+
+
+# -- how figures read on pages and in the weekly report (N_-marked English) ----------------
+
+CHANNEL_NAMES = {
+    FigureChannel.KIOSK.value: N_("Kiosk"),
+    FigureChannel.HOME.value: N_("At home"),
+    FigureChannel.VIDEO.value: N_("Video call"),
+    FigureChannel.CALLBACK.value: N_("Callback"),
+    FigureChannel.ASSISTANT.value: N_("Virtual agent"),
+}
+OUTCOME_NAMES = {
+    "listened": N_("Listened"),
+    "informed": N_("Informed"),
+    "referred": N_("Referred"),
+    "mediated": N_("Mediated"),
+    "report_taken": N_("Report taken"),
+}
+
+
+def minutes_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds / 60:.1f}"
+
+
+def percent_text(share: float | None) -> str:
+    return "–" if share is None else f"{round(share * 100)}%"

@@ -19,7 +19,14 @@ from starlette.concurrency import run_in_threadpool
 
 from loket.domain.audit import AuditAction, AuditRecord
 from loket.domain.errors import DomainError, Invalid
-from loket.domain.figures import TARGET_MINUTES, FigureChannel, Summary
+from loket.domain.figures import (
+    CHANNEL_NAMES,
+    OUTCOME_NAMES,
+    TARGET_MINUTES,
+    Summary,
+    minutes_text,
+    percent_text,
+)
 from loket.domain.i18n import N_
 from loket.domain.staff import Role, StaffMember
 from loket.services import figures as figure_service
@@ -36,20 +43,6 @@ SupervisorMember = Annotated[StaffMember, require_staff(Role.SUPERVISOR)]
 DEFAULT_DAYS = 28
 LIVE_REFRESH_SECONDS = 30
 
-CHANNEL_NAMES = {
-    FigureChannel.KIOSK.value: N_("Kiosk"),
-    FigureChannel.HOME.value: N_("At home"),
-    FigureChannel.VIDEO.value: N_("Video call"),
-    FigureChannel.CALLBACK.value: N_("Callback"),
-    FigureChannel.ASSISTANT.value: N_("Virtual agent"),
-}
-OUTCOME_NAMES = {
-    "listened": N_("Listened"),
-    "informed": N_("Informed"),
-    "referred": N_("Referred"),
-    "mediated": N_("Mediated"),
-    "report_taken": N_("Report taken"),
-}
 # Columns of the exports, in order: one row per desk, service and channel.
 EXPORT_COLUMNS = (
     "first_day", "last_day", "location_code", "location", "service", "channel", "contacts",
@@ -332,16 +325,6 @@ def to_parquet(rows: list[dict[str, Any]]) -> bytes:
 
 
 # -- the view: numbers as text, and charts as shapes ------------------------------------------
-
-
-def minutes_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    return f"{seconds / 60:.1f}"
-
-
-def percent_text(share: float | None) -> str:
-    return "–" if share is None else f"{round(share * 100)}%"
 
 
 def view(found: figure_service.Figures, translate: Any, prefix: str = "") -> dict[str, Any]:
