@@ -244,6 +244,7 @@ def _retention(settings: Settings) -> RetentionPolicy:
         tip_follow_up=timedelta(days=settings.retention_tip_follow_up_days),
         status_code_after_close=timedelta(days=settings.retention_status_code_days),
         contact_exchange=timedelta(days=settings.retention_contact_exchange_days),
+        notifications=timedelta(days=settings.retention_notification_days),
     )
 
 

@@ -100,6 +100,7 @@ class Settings:
     retention_tip_follow_up_days: int = 365
     retention_status_code_days: int = 30
     retention_contact_exchange_days: int = 30
+    retention_notification_days: int = 30
     # The service monitor (docs/service-monitor.md). The survey's questions; default:
     # content/survey/questions.yaml beside the package.
     survey_file: Path | None = None
@@ -201,6 +202,7 @@ _FIELDS = {
     "retention_tip_follow_up_days": int,
     "retention_status_code_days": int,
     "retention_contact_exchange_days": int,
+    "retention_notification_days": int,
     "survey_file": Path,
     "service_level_target_minutes": int,
     "figures_time_zone": str,

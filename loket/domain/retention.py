@@ -28,6 +28,8 @@ class RetentionPolicy:
     status_code_after_close: timedelta = timedelta(days=30)
     # Chat messages and documents of a contact (video call) after it ended.
     contact_exchange: timedelta = timedelta(days=30)
+    # E-mails in the outbox (an address and a join link) after they were sent or given up.
+    notifications: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Cutoffs:
     tip_follow_ups: datetime
     status_codes: datetime
     contact_exchange: datetime
+    notifications: datetime
 
     @classmethod
     def at(cls, now: datetime, policy: RetentionPolicy) -> Cutoffs:
@@ -52,6 +55,7 @@ class Cutoffs:
             tip_follow_ups=now - policy.tip_follow_up,
             status_codes=now - policy.status_code_after_close,
             contact_exchange=now - policy.contact_exchange,
+            notifications=now - policy.notifications,
         )
 
 
@@ -68,6 +72,7 @@ class RetentionCounts:
     status_codes: int = 0
     contact_messages: int = 0
     contact_documents: int = 0
+    notifications: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {field.name: getattr(self, field.name) for field in fields(self)}

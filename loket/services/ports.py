@@ -371,6 +371,9 @@ class RetentionRepository(Protocol):
     def purge_contact_exchange(self, cutoffs: Cutoffs, *, dry_run: bool) -> tuple[int, int]:
         """Messages and documents of contacts that ended before the cutoff."""
 
+    def purge_notifications(self, cutoffs: Cutoffs, *, dry_run: bool) -> int:
+        """Outbox e-mails sent or given up before the cutoff (never one still to be sent)."""
+
 
 class ReportExporter(Protocol):
     """Hands a report's files to the police back-end (default: a folder)."""

@@ -58,6 +58,7 @@ def run_retention(ctx: RetentionContext, *, dry_run: bool = False) -> RetentionC
         status_codes=step(lambda r: r.purge_status_codes(cutoffs, dry_run=dry_run)),
         contact_messages=messages,
         contact_documents=documents,
+        notifications=step(lambda r: r.purge_notifications(cutoffs, dry_run=dry_run)),
     )
     details: dict[str, DetailValue] = {"dry_run": dry_run, **counts.as_dict()}
     with ctx.uow() as uow:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, insert, select, update
 
 from loket.adapters.db import schema as t
+from loket.adapters.notify.outbox import OutboxNotifier
 from loket.cli import main
 from loket.domain.reports import ReportStep
 from loket.domain.retention import RetentionCounts
@@ -20,6 +21,7 @@ from loket.services import reports as svc
 from loket.services.retention import run_retention
 from tests.conftest import FakeClock, World
 from tests.integration.test_reports import BICYCLE, count, fill, start
+from tests.integration.test_smtp_notifier import join_link
 
 TIP = [
     ("subject", "drugs"),
@@ -115,6 +117,7 @@ def test_a_run_purges_what_is_past_its_period_and_keeps_the_rest(
         status_codes=1,  # the closed report's; the open one keeps its code
         contact_messages=1,
         contact_documents=0,
+        notifications=0,
     )
     assert count(world, t.report_files) == 2  # a sent report's uploads stay with it
     with world.container.engine.connect() as conn:
@@ -141,6 +144,26 @@ def test_a_run_purges_what_is_past_its_period_and_keeps_the_rest(
     assert count(world, t.reports) == 4
 
     assert run_retention(ctx).total == 0
+
+
+def test_e_mails_go_once_sent_or_given_up_and_never_while_still_to_be_sent(
+    world: World, clock: FakeClock
+) -> None:
+    notifier = OutboxNotifier(world.container.engine, clock)
+    for _ in range(4):
+        notifier.send(join_link("nl"))
+    n = t.notifications.c
+    with world.container.engine.begin() as conn:
+        ids = conn.execute(select(n.id).order_by(n.id)).scalars().all()
+        conn.execute(update(t.notifications).where(n.id == ids[0]).values(sent_at=clock.now()))
+        conn.execute(update(t.notifications).where(n.id == ids[1]).values(failed_at=clock.now()))
+        # ids[2] is still to be sent (the mail server was down for a month): it stays.
+    clock.advance(days=31)
+    with world.container.engine.begin() as conn:
+        conn.execute(update(t.notifications).where(n.id == ids[3]).values(sent_at=clock.now()))
+    assert run_retention(world.container.retention).notifications == 2
+    with world.container.engine.connect() as conn:
+        assert conn.execute(select(n.id).order_by(n.id)).scalars().all() == ids[2:]
 
 
 def test_an_expired_resume_code_is_dropped_while_its_draft_stays(

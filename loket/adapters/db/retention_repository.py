@@ -116,6 +116,14 @@ class SqlRetentionRepository:
         documents = self._purge(t.contact_documents, d.id, d.ticket_id.in_(ended), dry_run)
         return messages, documents
 
+    def purge_notifications(self, cutoffs: Cutoffs, *, dry_run: bool) -> int:
+        n = t.notifications.c
+        done = or_(
+            and_(n.sent_at.is_not(None), n.sent_at < cutoffs.notifications),
+            and_(n.failed_at.is_not(None), n.failed_at < cutoffs.notifications),
+        )
+        return self._purge(t.notifications, n.id, done, dry_run)
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _purge(self, table: Table, key: Any, past: ColumnElement[bool], dry_run: bool) -> int:
