@@ -19,8 +19,8 @@ from enum import StrEnum
 from typing import Any
 
 from loket.domain.errors import Invalid, Refused
+from loket.domain.forms import FALLBACK_LANGUAGE, Text  # a text in several languages
 
-FALLBACK_LANGUAGE = "en"
 MAX_COMMENT_LENGTH = 1000
 # Closed answers are kept in numbered slots so figures can add them up in SQL; a question
 # keeps its slot when the questions are reordered or reworded.
@@ -32,20 +32,6 @@ class QuestionKind(StrEnum):
     SCALE = "scale"  # 1 (worst) to 5 (best)
     YES_NO = "yes_no"  # stored as 1 (yes) or 0 (no)
     TEXT = "text"  # the optional comment
-
-
-@dataclass(frozen=True)
-class Text:
-    """A text in several languages, with English as the fallback."""
-
-    translations: Mapping[str, str]
-
-    def in_language(self, language: str) -> str:
-        return (
-            self.translations.get(language)
-            or self.translations.get(FALLBACK_LANGUAGE)
-            or next(iter(self.translations.values()))
-        )
 
 
 @dataclass(frozen=True)

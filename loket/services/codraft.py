@@ -232,10 +232,7 @@ def correct_answer(
 
     def attempt() -> SharedView:
         with ctx.uow() as uow:
-            ticket = _ticket(uow, ticket_id, participant, writing=True)
-            shared = _shared(uow, ticket.id, for_update=True)
-            draft = uow.reports.get_draft(shared.draft_id, for_update=True)
-            _check_alive(draft, now)
+            ticket, shared, draft = _locked(uow, ticket_id, participant, now)
             if draft.is_submitted:
                 raise Refused("draft.submitted")
             form = report_service.get_form(ctx, draft.form_code)
@@ -281,10 +278,7 @@ def confirm_text(
 
     def attempt() -> SharedView:
         with ctx.uow() as uow:
-            ticket = _ticket(uow, ticket_id, participant, writing=True)
-            shared = _shared(uow, ticket.id, for_update=True)
-            draft = uow.reports.get_draft(shared.draft_id, for_update=True)
-            _check_alive(draft, now)
+            ticket, shared, draft = _locked(uow, ticket_id, participant, now)
             if draft.is_submitted:
                 return _view(ctx, uow, shared, draft)
             form = report_service.get_form(ctx, draft.form_code)
@@ -363,6 +357,17 @@ def _shared(uow: UnitOfWork, ticket_id: str, *, for_update: bool = False) -> Sha
     if shared is None:
         raise NotFound("codraft.none")
     return shared
+
+
+def _locked(
+    uow: UnitOfWork, ticket_id: str, participant: Participant, now: datetime
+) -> tuple[Ticket, SharedDraft, Draft]:
+    """The contact, its shared draft and the draft, locked for a change by a participant."""
+    ticket = _ticket(uow, ticket_id, participant, writing=True)
+    shared = _shared(uow, ticket.id, for_update=True)
+    draft = uow.reports.get_draft(shared.draft_id, for_update=True)
+    _check_alive(draft, now)
+    return ticket, shared, draft
 
 
 def _check_alive(draft: Draft, now: datetime) -> None:

@@ -28,6 +28,7 @@ from loket.domain.identification import DocumentType
 from loket.domain.locations import Location
 from loket.domain.staff import Role, StaffMember
 from loket.services import identification as identification_service
+from loket.services import reports as report_service
 from loket.web.deps import ContainerDep, client_address
 from loket.web.pages import at_kiosk_and_home, citizen
 from loket.web.pages import report_handover as handover_pages
@@ -128,11 +129,11 @@ def choice_page(
     )
 
 
-@_route("POST", "/report/identify/online", "identify_online")
-def start_online(
+def _posted(
     request: Request, container: ContainerDep, location: Location, mode: str, submitted: Any
-) -> Response:
-    """Send the browser to the OpenID provider, with this login's secrets in a Lax cookie."""
+) -> tuple[CitizenSession, str, report_service.Progress] | Response:
+    """A choice posted on the identification page: the session, the page's base path and the
+    draft's progress, or the page that answers instead (an expired form, a lost draft)."""
     session = citizen_session(request)
     base = citizen._base_path(location, mode)
     if not csrf_is_valid(request, session.id, submitted.get("csrf_token")):
@@ -140,6 +141,18 @@ def start_online(
     progress = report_pages._progress(container, session)
     if progress is None:
         return report_pages._lost(request, container, location, session, mode)
+    return session, base, progress
+
+
+@_route("POST", "/report/identify/online", "identify_online")
+def start_online(
+    request: Request, container: ContainerDep, location: Location, mode: str, submitted: Any
+) -> Response:
+    """Send the browser to the OpenID provider, with this login's secrets in a Lax cookie."""
+    posted = _posted(request, container, location, mode, submitted)
+    if isinstance(posted, Response):
+        return posted
+    session, base, progress = posted
     client = container.oidc
     if client is None or not progress.needs_identification:
         return RedirectResponse(f"{base}/report/identify", status_code=303)
@@ -222,13 +235,10 @@ def request_officer(
     request: Request, container: ContainerDep, location: Location, mode: str, submitted: Any
 ) -> Response:
     """Take a video ticket for an officer to check the identity document; the draft stays."""
-    session = citizen_session(request)
-    base = citizen._base_path(location, mode)
-    if not csrf_is_valid(request, session.id, submitted.get("csrf_token")):
-        return citizen._expired_form(request, location, session, f"{base}/report/identify")
-    progress = report_pages._progress(container, session)
-    if progress is None:
-        return report_pages._lost(request, container, location, session, mode)
+    posted = _posted(request, container, location, mode, submitted)
+    if isinstance(posted, Response):
+        return posted
+    session, base, progress = posted
     allowed, retry_after = request.app.state.ticket_limiter.allow(client_address(request))
     try:
         if not allowed:
