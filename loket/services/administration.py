@@ -53,15 +53,24 @@ class CreatedAccount:
     generated_password: str | None  # shown once to the administrator, stored only as a hash
 
 
-def generate_password() -> str:
-    """A strong one-time password that is easy to hand over."""
+def generate_password(username: str) -> str:
+    """A strong one-time password that is easy to hand over.
+
+    Drawn again until it passes the same rules as a chosen one: a short username such as
+    "an" turns up inside random letters now and then.
+    """
     while True:
         groups = (
             "".join(secrets.choice(_HANDOVER_CHARACTERS) for _ in range(4)) for _ in range(_GROUPS)
         )
         password = "-".join(groups)
-        if len(set(password)) >= 8:
-            return password
+        if len(set(password)) < 8:
+            continue
+        try:
+            check_password_strength(password, username)
+        except Invalid:
+            continue
+        return password
 
 
 def list_staff(ctx: AdminContext, actor_id: int) -> list[StaffAccount]:
@@ -108,7 +117,7 @@ def create_staff(
     StaffMember(None, username, display_name.strip(), checked_roles, skills)
     generated = None
     if not password:
-        password = generated = generate_password()
+        password = generated = generate_password(username)
     created = staff_service.add_staff(
         ctx.staff,
         username=username,
@@ -251,11 +260,11 @@ def set_password(
     """
     now = ctx.staff.clock.now()
     generated = None
-    if not password:
-        password = generated = generate_password()
     with ctx.staff.uow() as uow:
         _require_admin(uow, actor_id)
         member = uow.staff.get(staff_id)
+        if not password:
+            password = generated = generate_password(member.username)
         check_password_strength(password, member.username)
         credentials = uow.staff.credentials(staff_id)
         new_hash = ctx.staff.hasher.hash(password)

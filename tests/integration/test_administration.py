@@ -109,6 +109,14 @@ def test_without_a_password_a_strong_one_is_generated_and_works(world: World) ->
     )
 
 
+def test_a_generated_password_never_contains_the_username() -> None:
+    # With a one-letter username, about four in ten random draws contain it.
+    for _ in range(60):
+        password = admin.generate_password("e")
+        assert "e" not in password
+        staff_service.check_password_strength(password, "e")
+
+
 @pytest.mark.parametrize(
     ("overrides", "code", "field"),
     [
