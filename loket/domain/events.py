@@ -106,6 +106,14 @@ class TicketCancelled(TicketEvent):
 
 
 @dataclass(frozen=True)
+class TicketIdentityChecked(TicketEvent):
+    """The officer in the call checked the citizen's identity document for their report:
+    the citizen's ticket page offers to go on with it. The check itself is not in here."""
+
+    type: ClassVar[str] = "ticket.identity_checked"
+
+
+@dataclass(frozen=True)
 class HelpSnapshot:
     """A citizen's call for the host at a desk, as carried by events (no personal data)."""
 

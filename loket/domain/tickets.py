@@ -16,6 +16,7 @@ from loket.domain.events import (
     TicketCancelled,
     TicketFinished,
     TicketHeld,
+    TicketIdentityChecked,
     TicketOffered,
     TicketResumed,
     TicketReturned,
@@ -285,6 +286,11 @@ class Ticket:
         self.lease_expires_at = None
         self.finished_at = at
         self.events.append(TicketCancelled(at=at, ticket=self.snapshot()))
+
+    def note_identity_checked(self, at: datetime) -> None:
+        """The officer serving this contact checked the identity it was taken for: those
+        following the ticket hear of it (the state stays as it is)."""
+        self.events.append(TicketIdentityChecked(at=at, ticket=self.snapshot()))
 
     # -- queries --------------------------------------------------------------------------
 

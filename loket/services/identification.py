@@ -209,6 +209,7 @@ def verify_by_officer(
             if earlier is not None and earlier.method is Method.OFFICER:
                 return earlier
             _keep(ctx, uow, draft, verification, actor=f"staff:{officer_id}")
+            ticket.note_identity_checked(now)
             uow.commit()
         return verification
 

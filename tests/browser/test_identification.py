@@ -132,12 +132,26 @@ def test_without_digid_an_officer_checks_the_document_on_camera_and_the_draft_is
     console.fill(f"#identity-document-suffix-{ticket_id}", "K7Q2")
     console.check(f"#identity-face-matches-{ticket_id}")
     assert_accessible(console)
+    # The call is on: confirming must not load the console again (that would cut the call).
+    expect(console.locator("#officer-call")).to_be_visible()
+    console.evaluate("window.sameConsole = true")
+    console.fill(f"#identity-document-suffix-{ticket_id}", "K7Q!")
     console.click(f"#identity-confirm-{ticket_id}")
+    expect(console.locator("#error-summary")).to_contain_text("laatste vier tekens")
+    expect(console.locator("#error-summary")).to_be_focused()
+    console.select_option(f"#identity-document-type-{ticket_id}", "foreign_passport")
+    console.fill(f"#identity-document-suffix-{ticket_id}", "K7Q2")
+    console.check(f"#identity-face-matches-{ticket_id}")
+    console.click(f"#identity-confirm-{ticket_id}")
+    expect(console.locator("#error-summary")).to_have_count(0)
     expect(console.locator(f"#identity-done-{ticket_id}")).to_be_visible()
-    officer.close()
+    assert console.evaluate("window.sameConsole === true")
+    expect(console.locator("#officer-call")).to_be_visible()
     assert level_of(live_server, draft_id) == "verified_by_officer"
 
-    # The citizen's draft was kept: they go on to check and sign.
-    citizen.goto(f"{live_server.url}{base}/report")
+    # The citizen's ticket page says so and leads back to the kept draft, to check and sign.
+    expect(citizen.locator("#identity-checked")).to_contain_text("confirmed your identity")
+    citizen.click("#continue-report")
+    officer.close()
     citizen.wait_for_url(f"**{base}/report/check")
     expect(citizen.locator("#answer-damage .answer-text")).to_have_text("Mirror broken off")

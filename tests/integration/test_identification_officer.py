@@ -111,6 +111,7 @@ def test_the_serving_officer_checks_the_document_and_the_statement_says_so(
         unconfirmed.status_code == 422 and "gezicht voor de camera overeenkomt" in unconfirmed.text
     )
     assert level_of(world, draft_id) == "self_declared" and verification_rows(world) == []
+    assert "identity-checked" not in client.get(f"/t/{ticket.id}/status?mode=kiosk").text
 
     done = client.post(
         f"/officer/tickets/{ticket.id}/identity",
@@ -133,6 +134,12 @@ def test_the_serving_officer_checks_the_document_and_the_statement_says_so(
     assert actor == f"staff:{officer_id}"
     assert "X79K" not in json.dumps(details)  # the number's part stays out of the trail
     assert f'id="identity-done-{ticket.id}"' in client.get("/officer").text
+    # The citizen's ticket page hears of it and leads back to the draft kept at the kiosk;
+    # the same ticket followed on a phone has no draft to go back to.
+    at_kiosk = client.get(f"/t/{ticket.id}/status?mode=kiosk").text
+    assert f'id="continue-report" href="/kiosk/{KIOSK}/report"' in at_kiosk
+    on_phone = client.get(f"/t/{ticket.id}/status").text
+    assert 'id="identity-checked"' in on_phone and "continue-report" not in on_phone
 
     # A second confirmation (double click) records nothing more.
     client.post(
@@ -141,6 +148,11 @@ def test_the_serving_officer_checks_the_document_and_the_statement_says_so(
         follow_redirects=False,
     )
     assert len(verification_rows(world)) == 1
+    with world.container.engine.connect() as conn:
+        told = conn.execute(
+            select(t.events.c.payload).where(t.events.c.type == "ticket.identity_checked")
+        ).all()
+    assert [row.payload["ticket"]["id"] for row in told] == [ticket.id]
 
     submission = handover_service.submit_report(
         world.container.handover, draft_id, Confirmation(typed_name="Anna de Vries")

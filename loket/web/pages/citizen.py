@@ -29,6 +29,7 @@ from loket.domain.tickets import TicketState
 from loket.services import assistant as assistant_service
 from loket.services import calls as call_service
 from loket.services import codraft as codraft_service
+from loket.services import identification as identification_service
 from loket.services import locations as location_service
 from loket.services import queue as queue_service
 from loket.services import reports as report_service
@@ -275,7 +276,12 @@ def ticket_status_fragment(request: Request, ticket_id: str, container: Containe
         "citizen/_ticket_status.html",
         language,
         personal=True,
-        **_status_context(found, location, mode if mode in ("kiosk", "home") else "phone"),
+        **_status_context(
+            found,
+            location,
+            mode if mode in ("kiosk", "home") else "phone",
+            _identity_checked(container, ticket_id),
+        ),
     )
 
 
@@ -576,12 +582,18 @@ def _ticket_page(
         ticket_id=ticket_id,
         qr=_qr(follow_url) if mode == "kiosk" else None,
         follow_url=follow_url,
-        **_status_context(found, location, mode),
+        **_status_context(found, location, mode, _identity_checked(container, ticket_id)),
     )
 
 
+def _identity_checked(container: ContainerDep, ticket_id: str) -> bool:
+    """Whether the ticket was taken for an identity check on camera that is now done."""
+    check = identification_service.check_for_ticket(container.identification, ticket_id)
+    return check is not None and check.is_done
+
+
 def _status_context(
-    found: queue_service.TicketStatus, location: Location, mode: str
+    found: queue_service.TicketStatus, location: Location, mode: str, identity_checked: bool
 ) -> dict[str, Any]:
     ticket = found.ticket
     estimate = found.estimate
@@ -608,6 +620,16 @@ def _status_context(
         "status_mode": mode,
         "country": location.country,
         "is_online": location.kind is LocationKind.ONLINE,
+        "identity_checked": identity_checked,
+        # Where the draft waits: in this kiosk's session, or in the browser at home. On a
+        # phone following a kiosk ticket there is no draft, so no link.
+        "report_url": (
+            f"/kiosk/{location.slug}/report"
+            if mode == "kiosk"
+            else "/report"
+            if location.kind is LocationKind.ONLINE
+            else None
+        ),
     }
 
 

@@ -497,6 +497,7 @@ def _page_text(
             "nobody": translate(N_("Nobody is waiting.")),
             "offered_to_you": translate(N_("Ticket %(number)s is offered to you.")),
             "waiting_count": translate(N_("Waiting: %(count)s")),
+            "not_sent": translate(N_("Not sent: there is no connection. Please try again.")),
         },
     }
 

@@ -254,6 +254,11 @@ document.addEventListener("submit", (event) => {
     return;
   }
   form.dataset.submitting = "yes";
+  if (sendsInBackground(form)) {
+    event.preventDefault();
+    sendInBackground(form, event.submitter);
+    return;
+  }
   const booth = form.querySelector("input[data-booth]");
   if (booth) {
     try {
@@ -266,6 +271,56 @@ document.addEventListener("submit", (event) => {
   const buttons = form.querySelectorAll("button[type=submit]");
   setTimeout(() => buttons.forEach((button) => (button.disabled = true)), 0);
 });
+
+// While a video call is on, loading the page again would cut it: the console's own contact
+// forms (hold, identity check, finish…) are then sent by script, and their answer (the
+// console, with a notice or an error) replaces the panel and the messages above it.
+function sendsInBackground(form) {
+  if (document.getElementById("officer-call")?.hidden !== false || !panel.contains(form)) return false;
+  const path = new URL(form.action, location.href).pathname;
+  return path.startsWith("/officer/tickets/") || path === "/officer/status" || path === "/officer/next";
+}
+
+async function sendInBackground(form, submitter) {
+  const buttons = form.querySelectorAll("button[type=submit]");
+  buttons.forEach((button) => (button.disabled = true));
+  let response;
+  try {
+    response = await fetch(form.action, {
+      method: "POST",
+      body: new FormData(form, submitter),
+      credentials: "same-origin",
+    });
+  } catch {
+    delete form.dataset.submitting;
+    buttons.forEach((button) => (button.disabled = false));
+    announcer.textContent = text.not_sent;
+    return;
+  }
+  const answer = new DOMParser().parseFromString(await response.text(), "text/html");
+  const newPanel = answer.getElementById("officer-panel");
+  if (!newPanel) {
+    location.assign(response.url); // signed out meanwhile, or a page of its own
+    return;
+  }
+  ++generation; // an older refresh still under way must not overwrite this answer
+  replaceMessage("error-summary", answer);
+  replaceMessage("notice", answer);
+  panel.replaceChildren(...newPanel.childNodes);
+  fillBooths();
+  tick();
+  const problem = document.getElementById("error-summary");
+  if (problem) problem.focus();
+}
+
+function replaceMessage(id, answer) {
+  const fresh = answer.getElementById(id);
+  document.getElementById(id)?.remove();
+  if (!fresh) return;
+  const heading = document.querySelector(".console-heading");
+  if (id === "notice") heading.after(fresh);
+  else heading.before(fresh);
+}
 
 // Back from the page cache (the back button): the buttons must work again.
 window.addEventListener("pageshow", (event) => {
