@@ -3,6 +3,7 @@ logging in at the built-in TEST provider, and the officer-on-camera route is off
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,6 +112,11 @@ def test_without_digid_an_officer_checks_the_document_on_camera_and_the_draft_is
     citizen.goto(f"{live_server.url}{base}/report/identify")
     expect(citizen.locator("#officer-hint")).to_contain_text("No picture of your document")
     citizen.click("#verify-officer")
+    # The kiosk starts again while the citizen is in the booth: a code keeps the answers.
+    expect(citizen.locator("h1")).to_have_text("Your ticket for the identity check")
+    expect(citizen.locator("#resume-code")).to_have_text(re.compile(r"\S{6,}"))
+    assert_accessible(citizen)
+    citizen.click("#follow-ticket")
     citizen.wait_for_url(f"**{base}/ticket")
     expect(citizen.locator("#ticket-number")).to_be_visible()
     with live_server.container.engine.connect() as conn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -28,6 +29,7 @@ from tests.identity import verify_online
 from tests.integration.test_call_interpreter import sign_in
 from tests.integration.test_help import csrf_of
 from tests.integration.test_report_pages import BASE
+from tests.integration.test_report_pages import start as start_page
 from tests.integration.test_reports import BICYCLE, KIOSK, start
 
 
@@ -134,12 +136,12 @@ def test_the_serving_officer_checks_the_document_and_the_statement_says_so(
     assert actor == f"staff:{officer_id}"
     assert "X79K" not in json.dumps(details)  # the number's part stays out of the trail
     assert f'id="identity-done-{ticket.id}"' in client.get("/officer").text
-    # The citizen's ticket page hears of it and leads back to the draft kept at the kiosk;
-    # the same ticket followed on a phone has no draft to go back to.
-    at_kiosk = client.get(f"/t/{ticket.id}/status?mode=kiosk").text
-    assert f'id="continue-report" href="/kiosk/{KIOSK}/report"' in at_kiosk
+    # The ticket followed where the draft is not (a phone, the booth) leads to the resume
+    # code, on the desk's kiosk pages that forget the citizen (the browser test follows the
+    # kiosk's own link straight to the draft).
     on_phone = client.get(f"/t/{ticket.id}/status").text
-    assert 'id="identity-checked"' in on_phone and "continue-report" not in on_phone
+    assert f'id="resume-report" href="/kiosk/{KIOSK}/report/resume"' in on_phone
+    assert "continue-report" not in on_phone
 
     # A second confirmation (double click) records nothing more.
     client.post(
@@ -226,3 +228,50 @@ def test_a_wiped_kiosk_draft_takes_its_identity_records_with_it(world: World) ->
     with world.container.engine.connect() as conn:
         assert conn.execute(select(t.identity_call_requests)).first() is None
     assert verification_rows(world) == []
+
+
+def test_at_a_kiosk_a_code_keeps_the_answers_while_the_citizen_is_in_the_booth(
+    world: World, client: TestClient
+) -> None:
+    kiosk = f"/kiosk/{KIOSK}"
+    client.get(f"{kiosk}?lang=en")
+    start_page(client, kiosk, "report.bicycle_theft")
+    with world.container.engine.connect() as conn:
+        draft_id = str(conn.execute(select(t.report_drafts.c.id)).scalar_one())
+    for question, raw in BICYCLE:
+        report_service.answer(world.container.reports, draft_id, question, raw)
+    choice = client.get(f"{kiosk}/report/identify")
+    asked = client.post(
+        f"{kiosk}/report/identify/officer",
+        data={"csrf_token": csrf_of(choice.text), "idempotency_key": "kiosk-identity-1"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 200, asked.text
+    code = re.search(r'id="resume-code">([^<]+)<', asked.text)
+    assert code is not None and f'href="{kiosk}/ticket"' in asked.text
+
+    # The kiosk starts again for the next person; the answers stay for the identity check.
+    client.get(f"{kiosk}/reset")
+    client.cookies.clear()
+    with world.container.engine.connect() as conn:
+        ticket_id = conn.execute(select(t.identity_call_requests.c.ticket_id)).scalar_one()
+    ticket = queue_service.ticket_status(world.container.queue, ticket_id).ticket
+    officer_id = serving(world, "an", ticket)
+    svc.verify_by_officer(
+        world.container.identification,
+        ticket.id,
+        officer_id=officer_id,
+        document_type="foreign_passport",
+        document_suffix="K7Q2",
+        face_matches=True,
+    )
+
+    # On the citizen's phone: the code opens the checked draft, ready to check and sign.
+    resume = client.get("/report/resume")
+    resumed = client.post(
+        "/report/resume",
+        data={"csrf_token": csrf_of(resume.text), "code": code.group(1)},
+        follow_redirects=False,
+    )
+    assert resumed.status_code == 303 and resumed.headers["location"] == "/report/check"
+    assert level_of(world, draft_id) == "verified_by_officer"

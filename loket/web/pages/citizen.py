@@ -276,12 +276,8 @@ def ticket_status_fragment(request: Request, ticket_id: str, container: Containe
         "citizen/_ticket_status.html",
         language,
         personal=True,
-        **_status_context(
-            found,
-            location,
-            mode if mode in ("kiosk", "home") else "phone",
-            _identity_checked(container, ticket_id),
-        ),
+        **_status_context(found, location, mode if mode in ("kiosk", "home") else "phone"),
+        **identity_context(container, session, location, ticket_id),
     )
 
 
@@ -582,18 +578,29 @@ def _ticket_page(
         ticket_id=ticket_id,
         qr=_qr(follow_url) if mode == "kiosk" else None,
         follow_url=follow_url,
-        **_status_context(found, location, mode, _identity_checked(container, ticket_id)),
+        **_status_context(found, location, mode),
+        **identity_context(container, session, location, ticket_id),
     )
 
 
-def _identity_checked(container: ContainerDep, ticket_id: str) -> bool:
-    """Whether the ticket was taken for an identity check on camera that is now done."""
+def identity_context(
+    container: ContainerDep, session: CitizenSession, location: Location, ticket_id: str
+) -> dict[str, Any]:
+    """For a ticket taken for an identity check on camera that is now done: where the report
+    goes on. Straight to it where this browser holds the draft; elsewhere (the booth, a
+    phone, a kiosk that started again) with the resume code the citizen was given."""
     check = identification_service.check_for_ticket(container.identification, ticket_id)
-    return check is not None and check.is_done
+    if check is None or not check.is_done:
+        return {"identity_checked": False, "report_url": None, "resume_url": None}
+    # A kiosk desk's pages forget the citizen at the idle reset; a booth must not keep a report.
+    base = "" if location.kind is LocationKind.ONLINE else f"/kiosk/{location.slug}"
+    if session.draft_id != check.draft_id:
+        return {"identity_checked": True, "report_url": None, "resume_url": f"{base}/report/resume"}
+    return {"identity_checked": True, "report_url": f"{base}/report", "resume_url": None}
 
 
 def _status_context(
-    found: queue_service.TicketStatus, location: Location, mode: str, identity_checked: bool
+    found: queue_service.TicketStatus, location: Location, mode: str
 ) -> dict[str, Any]:
     ticket = found.ticket
     estimate = found.estimate
@@ -620,16 +627,6 @@ def _status_context(
         "status_mode": mode,
         "country": location.country,
         "is_online": location.kind is LocationKind.ONLINE,
-        "identity_checked": identity_checked,
-        # Where the draft waits: in this kiosk's session, or in the browser at home. On a
-        # phone following a kiosk ticket there is no draft, so no link.
-        "report_url": (
-            f"/kiosk/{location.slug}/report"
-            if mode == "kiosk"
-            else "/report"
-            if location.kind is LocationKind.ONLINE
-            else None
-        ),
     }
 
 

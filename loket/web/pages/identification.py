@@ -238,7 +238,7 @@ def request_officer(
     posted = _posted(request, container, location, mode, submitted)
     if isinstance(posted, Response):
         return posted
-    session, base, progress = posted
+    session, _base, progress = posted
     allowed, retry_after = request.app.state.ticket_limiter.allow(client_address(request))
     try:
         if not allowed:
@@ -254,8 +254,25 @@ def request_officer(
     except DomainError as error:
         return choice_page(request, container, location, mode, error=error)
     session.ticket_id = ticket.id
-    target = f"{base}/ticket" if mode == "kiosk" else f"/t/{ticket.id}"
-    return _redirect(request, session, target)
+    if mode != "kiosk":
+        return _redirect(request, session, f"/t/{ticket.id}")
+    # The citizen leaves the kiosk for the booth, and the kiosk starts again for the next
+    # person meanwhile: a resume code keeps the answers for after the check, to finish at a
+    # kiosk or on a phone. Shown once, in this response only (a double tap shows a new one).
+    code = report_service.issue_resume_code(container.reports, progress.draft.id)
+    hours = int(container.reports.policy.resume_lifetime.total_seconds() // 3600)
+    return citizen._page(
+        request,
+        container,
+        "citizen/report_identify_ticket.html",
+        citizen.page_language(request, session),
+        location,
+        session,
+        mode=mode,
+        ticket=ticket,
+        code=code,
+        hours=hours,
+    )
 
 
 # -- the officer's check ----------------------------------------------------------------------
