@@ -96,7 +96,7 @@ _DANGER = _words(
     r"gewonden?",
     r"injured",
     r"blesses?",
-    r"verletzte?",
+    r"verletzte[nr]?",
     r"verdrinkt",
     r"drowning",
     r"se noie",
@@ -128,6 +128,7 @@ _DANGER = _words(
     r"gevecht",
     r"vechtpartij",
     r"vechten",
+    r"gevochten",
     r"fight",
     r"fighting",
     r"bagarre",
@@ -206,6 +207,7 @@ _IN_PROGRESS = _words(
     r"einbrecher (?:ist|sind|im|in)",
     r"einbrechen",
     r"tur aufzubrechen",
+    r"wird(?: \w+){0,3} eingebrochen",
 )
 
 # "Happening now" makes an in-progress crime an emergency and outweighs a past marker.
@@ -274,8 +276,9 @@ _PAST = _words(
 
 # A lone cry for help ("help!", "hilfe") is an emergency; "help with my taxes" is not.
 _LONE_HELP = re.compile(
-    r"^(?:help|hulp|hilfe|helpt|aide|secours)"
-    r"(?: (?:help|hulp|hilfe|me|mij|mich|moi|snel|vite|schnell|please|alstublieft|bitte|svp))*$"
+    r"^(?:(?:snel|quick|quickly|vite|schnell) )?(?:help|hulp|hilfe|helpt|aide|secours)"
+    r"(?: (?:help|hulp|hilfe|me|mij|mich|moi|snel|vite|schnell|quick|quickly"
+    r"|please|alstublieft|bitte|svp))*$"
 )
 
 

@@ -193,6 +193,10 @@ def test_each_intent_is_recognised_in_each_language(
         "er schlägt mich",
         "help!",
         "il a un couteau",
+        "er wordt gevochten op het plein",
+        "Unfall mit Verletzten an der Kreuzung",
+        "schnell Hilfe",
+        "bei meinem Nachbarn wird eingebrochen",
     ],
 )
 def test_danger_now_gets_the_emergency_reply(assistant: Assistant, text: str) -> None:
@@ -211,6 +215,8 @@ def test_danger_now_gets_the_emergency_reply(assistant: Assistant, text: str) ->
         "j'ai perdu mes clés",
         "police phone number, not an emergency",
         "suivi de mon dossier",
+        "gisteren is er gevochten in de kroeg en mijn jas is weg",
+        "ik wil snel hulp bij het doen van aangifte",
     ],
 )
 def test_the_past_and_everyday_words_are_not_emergencies(assistant: Assistant, text: str) -> None:
@@ -264,6 +270,15 @@ def test_typos_and_accents_do_not_matter(assistant: Assistant) -> None:
 
 def test_normalise_drops_case_accents_and_punctuation() -> None:
     assert normalise("  Où est-il ? Straße!  ") == "ou est il strasse"
+
+
+def test_every_emergency_the_assistant_learnt_from_is_caught_by_a_rule() -> None:
+    # The recogniser is the backstop, not the first line: a paraphrase of any of these
+    # must not depend on how the statistics fall.
+    emergency = load_knowledge(DEFAULT_ASSISTANT_DIR).entry("emergency")
+    phrases = [phrase for found in emergency.training.values() for phrase in found]
+    assert len(phrases) > 40
+    assert [p for p in phrases if not detect_emergency(normalise(p)).is_emergency] == []
 
 
 def test_the_emergency_rules_name_their_cue() -> None:
