@@ -300,7 +300,9 @@ async function sendInBackground(form, submitter) {
   const answer = new DOMParser().parseFromString(await response.text(), "text/html");
   const newPanel = answer.getElementById("officer-panel");
   if (!newPanel) {
-    location.assign(response.url); // signed out meanwhile, or a page of its own
+    // Signed out meanwhile (the sign-in page), or refused outright: the console itself says
+    // where the officer stands.
+    location.assign(response.redirected ? response.url : `/officer${page.lang_query}`);
     return;
   }
   ++generation; // an older refresh still under way must not overwrite this answer
