@@ -13,11 +13,8 @@ from loket.services import handover as handover_service
 from loket.services import identification as identification_service
 from tests.browser.conftest import LiveServer, assert_accessible
 from tests.browser.test_calls import (
-    MEDIA_TIMEOUT,
-    citizen_joins,
+    call_in_progress,
     citizen_page,
-    officer_accepts,
-    video_ticket,
 )
 from tests.integration.test_statements import flat, pages_text
 
@@ -36,13 +33,7 @@ def save(page: Any, question: str) -> None:
 def test_officer_and_citizen_draft_correct_confirm_and_send_a_threat_report_in_the_call(
     page: Any, citizen_page: Any, live_server: LiveServer
 ) -> None:
-    ticket = video_ticket(live_server)
-    citizen_joins(citizen_page, live_server, ticket)
-    officer_accepts(page, live_server, ticket)
-    for side in (page, citizen_page):
-        expect(side.locator("#call-state")).to_have_attribute(
-            "data-state", "active", timeout=MEDIA_TIMEOUT
-        )
+    ticket = call_in_progress(page, citizen_page, live_server)
 
     # The officer starts the report; the citizen's page shows it at once.
     expect(page.locator("#draft-start")).to_be_visible()

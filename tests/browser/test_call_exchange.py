@@ -12,11 +12,8 @@ from loket.domain.exchange import Author, AuthorRole
 from loket.services import exchange
 from tests.browser.conftest import LiveServer, assert_accessible
 from tests.browser.test_calls import (
-    MEDIA_TIMEOUT,
-    citizen_joins,
+    call_in_progress,
     citizen_page,
-    officer_accepts,
-    video_ticket,
 )
 from tests.unit.test_exchange import JPEG, PDF
 
@@ -26,13 +23,7 @@ __all__ = ["citizen_page"]  # the fixture, shared with the call tests
 def test_citizen_and_officer_chat_and_swap_documents_during_the_call(
     page: Any, citizen_page: Any, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    ticket = video_ticket(live_server)
-    citizen_joins(citizen_page, live_server, ticket)
-    officer_accepts(page, live_server, ticket)
-    for side in (page, citizen_page):
-        expect(side.locator("#call-state")).to_have_attribute(
-            "data-state", "active", timeout=MEDIA_TIMEOUT
-        )
+    ticket = call_in_progress(page, citizen_page, live_server)
 
     # Chat, both ways; markup stays text.
     citizen_page.fill("#chat-text", "Mijn fiets is gestolen <b>gisteren</b>")

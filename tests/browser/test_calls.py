@@ -96,6 +96,18 @@ def officer_accepts(page: Any, live: LiveServer, ticket: Ticket) -> None:
     page.click(f"#accept-{ticket.id}")
 
 
+def call_in_progress(officer_page: Any, citizen_page: Any, live: LiveServer) -> Ticket:
+    """A video ticket whose citizen joined and whose officer accepted, both sides connected."""
+    ticket = video_ticket(live)
+    citizen_joins(citizen_page, live, ticket)
+    officer_accepts(officer_page, live, ticket)
+    for side in (officer_page, citizen_page):
+        expect(side.locator("#call-state")).to_have_attribute(
+            "data-state", "active", timeout=MEDIA_TIMEOUT
+        )
+    return ticket
+
+
 def test_citizen_and_officer_see_and_hear_each_other_and_recover_from_a_reload(
     page: Any, citizen_page: Any, live_server: LiveServer
 ) -> None:
@@ -239,13 +251,7 @@ def test_a_booth_starts_the_call_by_itself(citizen_page: Any, live_server: LiveS
 def test_a_weak_connection_falls_back_to_sound_only_and_the_other_side_is_told(
     page: Any, citizen_page: Any, live_server: LiveServer
 ) -> None:
-    ticket = video_ticket(live_server)
-    citizen_joins(citizen_page, live_server, ticket)
-    officer_accepts(page, live_server, ticket)
-    for side in (page, citizen_page):
-        expect(side.locator("#call-state")).to_have_attribute(
-            "data-state", "active", timeout=MEDIA_TIMEOUT
-        )
+    call_in_progress(page, citizen_page, live_server)
     # Loss cannot be staged on loopback: the citizen's page judges two measured-looking
     # samples of a weak line, as its quality timer would every five seconds.
     heard_before = wait_for_media(page)["audioBytes"]
