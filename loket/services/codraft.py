@@ -171,6 +171,18 @@ def start_draft_in_call(
 # -- reading --------------------------------------------------------------------------------
 
 
+def _shared_draft(uow: UnitOfWork, ticket_id: str) -> tuple[SharedDraft, Draft] | None:
+    """The contact's shared draft and the draft itself; None before one is started, or
+    once the draft is gone (wiped or purged)."""
+    shared = uow.codrafts.get(ticket_id)
+    if shared is None:
+        return None
+    try:
+        return shared, uow.reports.get_draft(shared.draft_id)
+    except NotFound:
+        return None
+
+
 def shared_version(ctx: ReportContext, ticket_id: str, participant: Participant) -> str | None:
     """The contact draft's version tag, or None without a draft: for a page's cheap poll.
 
@@ -178,14 +190,8 @@ def shared_version(ctx: ReportContext, ticket_id: str, participant: Participant)
     """
     with ctx.uow(read_only=True) as uow:
         ticket = _ticket(uow, ticket_id, participant)
-        shared = uow.codrafts.get(ticket.id)
-        if shared is None:
-            return None
-        try:
-            draft = uow.reports.get_draft(shared.draft_id)
-        except NotFound:
-            return None
-        return version_tag(draft, shared)
+        found = _shared_draft(uow, ticket.id)
+        return None if found is None else version_tag(found[1], found[0])
 
 
 def read_shared(ctx: ReportContext, ticket_id: str, participant: Participant) -> SharedView | None:
@@ -195,13 +201,10 @@ def read_shared(ctx: ReportContext, ticket_id: str, participant: Participant) ->
     """
     with ctx.uow() as uow:
         ticket = _ticket(uow, ticket_id, participant)
-        shared = uow.codrafts.get(ticket.id)
-        if shared is None:
+        found = _shared_draft(uow, ticket.id)
+        if found is None:
             return None
-        try:
-            draft = uow.reports.get_draft(shared.draft_id)
-        except NotFound:
-            return None
+        shared, draft = found
         _check_alive(draft, ctx.clock.now())
         _record(uow, participant, AuditAction.READ, draft, ticket, ctx.clock.now())
         uow.commit()

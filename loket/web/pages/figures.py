@@ -125,16 +125,20 @@ async def figures_page(
     return await run_in_threadpool(_figures_page, request, member, container)
 
 
-def _figures_page(request: Request, member: StaffMember, container: ContainerDep) -> Response:
-    language = staff_language(request, member)
-    chosen, error = read_filter(request, container)
-    found = figure_service.figures(
+def _figures_of(container: ContainerDep, chosen: Filter) -> figure_service.Figures:
+    return figure_service.figures(
         container.figures,
         chosen.start,
         chosen.end,
         location_id=chosen.location_id,
         target_minutes=chosen.target,
     )
+
+
+def _figures_page(request: Request, member: StaffMember, container: ContainerDep) -> Response:
+    language = staff_language(request, member)
+    chosen, error = read_filter(request, container)
+    found = _figures_of(container, chosen)
     translate = gettext_for(language).gettext
     shown = None
     if error is not None:
@@ -192,13 +196,7 @@ async def export(
         chosen, error = read_filter(request, container)
         if error is not None:
             raise error
-        found = figure_service.figures(
-            container.figures,
-            chosen.start,
-            chosen.end,
-            location_id=chosen.location_id,
-            target_minutes=chosen.target,
-        )
+        found = _figures_of(container, chosen)
         rows = export_rows(found)
         _audit_export(container, member, chosen, kind, len(rows))
         name = f"loket-figures-{chosen.start.isoformat()}-{chosen.end.isoformat()}.{kind}"

@@ -19,6 +19,7 @@ from loket.services import follow_up as follow_up_service
 from loket.services import reports as report_service
 from loket.web.deps import ContainerDep
 from loket.web.pages import render
+from loket.web.pages.officer import SERVICE_TITLES
 from loket.web.pages.staff_auth import check_staff_csrf, require_staff, staff_csrf, staff_language
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +33,9 @@ def officer_context(
     request: Request, container: ContainerDep, report: Report, member: StaffMember, language: str
 ) -> dict[str, Any]:
     """What the officer report page shows besides the answers: additions and exports."""
-    additions = follow_up_service.follow_ups_for(container.follow_up, report, actor=_actor(member))
+    additions = follow_up_service.follow_ups_for(
+        container.follow_up, report, actor=staff_actor(member)
+    )
     exports = export_service.exports_of(container.export, report.reference)
     return {
         "follow_ups": [
@@ -46,12 +49,12 @@ def officer_context(
 @router.get("/officer/tips", response_class=HTMLResponse)
 def tip_list(request: Request, member: StaffReader, container: ContainerDep) -> Response:
     """Tips, newest first, with how many additions each has; the listing is audited."""
-    found = follow_up_service.list_tips(container.follow_up, actor=_actor(member))
+    found = follow_up_service.list_tips(container.follow_up, actor=staff_actor(member))
     language = staff_language(request, member)
     rows = [
         {
             "reference": tip.reference,
-            "title": _form_title(container, tip.form_code, language),
+            "title": form_title(container, tip.form_code, language),
             "submitted_at": _when(tip.submitted_at, language),
             "additions": additions,
         }
@@ -81,7 +84,7 @@ def export_report(
     if not _REFERENCE.match(reference):
         raise DomainError("report.unknown")
     try:
-        export_service.export_report(container.export, reference, actor=_actor(member))
+        export_service.export_report(container.export, reference, actor=staff_actor(member))
     except OSError:
         # The folder (a mounted share, usually) is not writable now: nothing was recorded.
         raise DomainError("export.failed") from None
@@ -92,12 +95,15 @@ def _when(moment: Any, language: str) -> str:
     return str(format_datetime(moment, "short", tzinfo=_ZONE, locale=language))
 
 
-def _actor(member: StaffMember) -> str:
+def staff_actor(member: StaffMember) -> str:
+    """How the audit trail and the services name a member of staff."""
     return f"staff:{member.id}"
 
 
-def _form_title(container: ContainerDep, code: str, language: str) -> str:
+def form_title(container: ContainerDep, code: str, language: str) -> str:
+    """A report type's title in `language`; for a type no longer in the content, the
+    service's title or, failing that, the code."""
     try:
         return report_service.get_form(container.reports, code).title.in_language(language)
     except DomainError:
-        return code
+        return SERVICE_TITLES.get(code, code)

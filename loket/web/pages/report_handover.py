@@ -32,7 +32,6 @@ from loket.services import reports as report_service
 from loket.web.deps import ContainerDep, client_address
 from loket.web.pages import citizen, render
 from loket.web.pages import report_export as export_pages
-from loket.web.pages.officer import SERVICE_TITLES
 from loket.web.pages.staff_auth import require_staff, staff_csrf, staff_language
 from loket.web.problems import MESSAGES
 from loket.web.sessions import citizen_session, csrf_is_valid
@@ -218,13 +217,15 @@ def _redeem_page(
 @router.get("/officer/reports", response_class=HTMLResponse)
 def report_list(request: Request, member: StaffReader, container: ContainerDep) -> Response:
     """Submitted reports, newest first; the listing is audited."""
-    found = handover_service.list_reports(container.handover, actor=_actor(member))
+    found = handover_service.list_reports(
+        container.handover, actor=export_pages.staff_actor(member)
+    )
     language = staff_language(request, member)
     desks = {d.id: d for d in location_service.list_locations(container.queue)}
     rows = [
         {
             "reference": r.reference,
-            "title": _form_title(container, r.form_code, language),
+            "title": export_pages.form_title(container, r.form_code, language),
             "desk": desks[r.location_id].name if r.location_id in desks else "",
             "submitted_at": _when(r, desks.get(r.location_id), language),
             "state": r.state.value,
@@ -251,7 +252,9 @@ def report_detail(
     from loket.web.pages import identification as identification_pages  # it imports this
 
     _check_reference(reference)
-    report = report_service.read_report(container.reports, reference, actor=_actor(member))
+    report = report_service.read_report(
+        container.reports, reference, actor=export_pages.staff_actor(member)
+    )
     language = staff_language(request, member)
     form = report_service.get_form(container.reports, report.form_code)
     lines = form.statement_lines(report.answers, language)
@@ -284,7 +287,9 @@ def report_detail(
 def statement_download(reference: str, member: StaffReader, container: ContainerDep) -> Response:
     """The signed statement PDF; the download is audited."""
     _check_reference(reference)
-    pdf = handover_service.download_statement(container.handover, reference, actor=_actor(member))
+    pdf = handover_service.download_statement(
+        container.handover, reference, actor=export_pages.staff_actor(member)
+    )
     return pdf_response(pdf, f"statement-{reference}.pdf")
 
 
@@ -297,7 +302,7 @@ def file_download(
     if not _QUESTION_ID.match(question_id):
         raise DomainError("document.unknown")
     found = report_service.open_report_file(
-        container.reports, reference, question_id, actor=_actor(member)
+        container.reports, reference, question_id, actor=export_pages.staff_actor(member)
     )
     return Response(
         found.content,
@@ -319,14 +324,3 @@ def _when(report: Report, desk: Location | None, language: str) -> str:
 def _check_reference(reference: str) -> None:
     if not _REFERENCE.match(reference):
         raise DomainError("report.unknown")
-
-
-def _actor(member: StaffMember) -> str:
-    return f"staff:{member.id}"
-
-
-def _form_title(container: ContainerDep, code: str, language: str) -> str:
-    try:
-        return report_service.get_form(container.reports, code).title.in_language(language)
-    except DomainError:
-        return SERVICE_TITLES.get(code, code)
