@@ -129,7 +129,7 @@ def call_page(request: Request, ticket_id: str, container: ContainerDep) -> Resp
         call_role="citizen",
         call_text=_call_text(request, session),
         **citizen.status_context(found, location, "kiosk" if kiosk else "phone"),
-        **citizen.identity_context(container, session, location, ticket_id),
+        **citizen.identity_context(container, session, location, found.ticket),
     )
 
 

@@ -25,7 +25,7 @@ from loket.domain.errors import DomainError
 from loket.domain.i18n import N_
 from loket.domain.locations import Location, LocationKind
 from loket.domain.reports import Route
-from loket.domain.tickets import TicketState
+from loket.domain.tickets import Ticket, TicketState
 from loket.services import assistant as assistant_service
 from loket.services import calls as call_service
 from loket.services import codraft as codraft_service
@@ -277,7 +277,7 @@ def ticket_status_fragment(request: Request, ticket_id: str, container: Containe
         language,
         personal=True,
         **_status_context(found, location, mode if mode in ("kiosk", "home") else "phone"),
-        **identity_context(container, session, location, ticket_id),
+        **identity_context(container, session, location, found.ticket),
     )
 
 
@@ -579,17 +579,23 @@ def _ticket_page(
         qr=_qr(follow_url) if mode == "kiosk" else None,
         follow_url=follow_url,
         **_status_context(found, location, mode),
-        **identity_context(container, session, location, ticket_id),
+        **identity_context(container, session, location, found.ticket),
     )
 
 
 def identity_context(
-    container: ContainerDep, session: CitizenSession, location: Location, ticket_id: str
+    container: ContainerDep, session: CitizenSession, location: Location, ticket: Ticket
 ) -> dict[str, Any]:
     """For a ticket taken for an identity check on camera that is now done: where the report
     goes on. Straight to it where this browser holds the draft; elsewhere (the booth, a
     phone, a kiosk that started again) with the resume code the citizen was given."""
-    check = identification_service.check_for_ticket(container.identification, ticket_id)
+    # Only a video ticket can be an identity check: the others cost no lookup.
+    is_video = ticket.service_code == call_service.VIDEO_SERVICE
+    check = (
+        identification_service.check_for_ticket(container.identification, ticket.id)
+        if is_video
+        else None
+    )
     if check is None or not check.is_done:
         return {"identity_checked": False, "report_url": None, "resume_url": None}
     # A kiosk desk's pages forget the citizen at the idle reset; a booth must not keep a report.
