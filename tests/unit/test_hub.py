@@ -230,3 +230,29 @@ def test_a_subscriber_with_queued_events_cannot_switch_to_direct_delivery() -> N
         assert recorder.seqs == [2] and subscription.queue.empty()
 
     run(scenario)
+
+
+def test_a_running_hub_refuses_a_second_start() -> None:
+    async def scenario(hub: EventHub, log: MemoryLog) -> None:
+        with pytest.raises(RuntimeError, match="already runs"):
+            await hub.start()
+        log.append(DESK)
+        await relayed(hub, log)  # the first start still relays
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("turns", range(4))
+def test_a_hub_woken_just_as_it_stops_still_stops(turns: int) -> None:
+    # asyncio.wait_for in Python 3.11 loses a cancel that meets a finished wait; a lost
+    # cancel left the hub relaying forever and an app's shutdown hanging.
+    async def scenario(hub: EventHub, log: MemoryLog) -> None:
+        await asyncio.sleep(0.01)  # the hub waits for a wake-up
+        hub.wake.wake_local()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        stopping = asyncio.ensure_future(hub.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=3)
+        assert stopping in done and not hub.is_running
+
+    run(scenario)

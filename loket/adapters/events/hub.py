@@ -104,8 +104,11 @@ class Wake:
 
     async def wait(self, timeout: float) -> None:
         assert self._flag is not None
+        # Not asyncio.wait_for: in Python 3.11 it loses a cancel that arrives as the flag is
+        # set, and a hub that missed its cancel never stops.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._flag.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._flag.wait()
         self._flag.clear()
 
     async def ping(self) -> bool:
@@ -126,6 +129,10 @@ class EventHub:
         self.delivered = 0
 
     async def start(self) -> None:
+        # A hub belongs to one event loop: a second app started on the same container would
+        # share its wake-up flag across loops and fail at random later.
+        if self.is_running:
+            raise RuntimeError("this event hub already runs: one app per container")
         await self.wake.start()
         self.cursor = await anyio.to_thread.run_sync(self._log.last_seq)
         self._task = asyncio.create_task(self._run(), name="loket-event-hub")
@@ -133,8 +140,7 @@ class EventHub:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task})  # unlike `await`, keeps a cancel of stop() itself
         for subscription in [*self._subscribers, *self._direct_subscribers()]:
             self._drop(subscription)
         await self.wake.stop()
