@@ -139,6 +139,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def on_page_forbidden(request: Request, _: Exception) -> Response:
         return error_page(request, "auth.forbidden", {})
 
+    app.add_exception_handler(citizen.ExpiredForm, citizen.expired_form_page)
+
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return problems.validation_error_response(request, error)

@@ -28,7 +28,7 @@ from loket.web.pages import NATIVE_NAMES, citizen, render
 from loket.web.pages.officer import lang_query, local_time
 from loket.web.pages.staff_auth import check_staff_csrf, require_staff, staff_csrf, staff_language
 from loket.web.problems import MESSAGES
-from loket.web.sessions import CitizenSession, citizen_session, csrf_is_valid, store_citizen_session
+from loket.web.sessions import CitizenSession, citizen_session, store_citizen_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -210,7 +210,7 @@ def _chat_page(
         session.conversation_id = assistant_service.new_conversation_id()
     language = citizen.page_language(request, session)
     translate = gettext_for(language).gettext
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     lines = assistant_service.transcript(container.assistant, session.conversation_id)
     knowledge = container.assistant.source.current().knowledge
     turns = _turns(container, lines, base, mode)
@@ -275,9 +275,8 @@ def _ask(
     mode: str,
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
-    if not csrf_is_valid(request, session.id, csrf):
-        return citizen._expired_form(request, location, session, f"{base}/assistant")
+    base = citizen.base_path(location, mode)
+    citizen.check_form(request, session, csrf, location, f"{base}/assistant")
     gated = _gate(request, container, location, session, mode)
     if gated is not None:
         return gated
@@ -319,9 +318,8 @@ def _handover(
     mode: str,
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
-    if not csrf_is_valid(request, session.id, csrf):
-        return citizen._expired_form(request, location, session, f"{base}/assistant")
+    base = citizen.base_path(location, mode)
+    citizen.check_form(request, session, csrf, location, f"{base}/assistant")
     if session.conversation_id is None:
         return RedirectResponse(f"{base}/assistant", status_code=303)
     language = citizen.page_language(request, session)

@@ -149,8 +149,8 @@ def cancel(
     kiosk_back = re.fullmatch(r"/kiosk/[a-z0-9-]+/callbacks/[0-9a-f]{32}", back)
     target = back if kiosk_back else f"/callbacks/{callback.id}"
     if not csrf_is_valid(request, session.id, csrf_token_field):
-        location = location_service.get_location(container.queue, citizen.ONLINE_DESK)
-        return citizen._expired_form(request, location, session, target)
+        online = location_service.get_location(container.queue, citizen.ONLINE_DESK)
+        raise citizen.ExpiredForm(online, session, target)
     if callback.state in (CallbackState.SCHEDULED, CallbackState.QUEUED):
         callback_service.cancel_callback(container.callbacks, callback.id)
     return RedirectResponse(target, status_code=303)
@@ -241,9 +241,8 @@ def _book(
     mode: str,
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
-    if not csrf_is_valid(request, session.id, csrf):
-        return citizen._expired_form(request, location, session, f"{base}/services/callback")
+    base = citizen.base_path(location, mode)
+    citizen.check_form(request, session, csrf, location, f"{base}/services/callback")
     allowed, retry_after = request.app.state.ticket_limiter.allow(client_address(request))
     try:
         if not allowed:

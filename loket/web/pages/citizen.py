@@ -293,8 +293,7 @@ def cancel_ticket(
     session = citizen_session(request)
     kiosk = session.ticket_id == ticket_id and location.kind is not LocationKind.ONLINE
     back = f"/kiosk/{location.slug}/ticket" if kiosk else f"/t/{ticket_id}"
-    if not csrf_is_valid(request, session.id, csrf_token_field):
-        return _expired_form(request, location, session, back)
+    check_form(request, session, csrf_token_field, location, back)
     if found.ticket.state in _CANCELLABLE:
         queue_service.cancel_ticket(container.queue, ticket_id)
     return RedirectResponse(back, status_code=303)
@@ -316,9 +315,8 @@ def _take_ticket(
     request: Request, container: ContainerDep, location: Location, form: _TicketForm, *, mode: str
 ) -> Response:
     session = citizen_session(request)
-    base = _base_path(location, mode)
-    if not csrf_is_valid(request, session.id, form.csrf):
-        return _expired_form(request, location, session, base or "/")
+    base = base_path(location, mode)
+    check_form(request, session, form.csrf, location, base or "/")
     ui_language = page_language(request, session)
     language = form.language or (ui_language if ui_language in location.languages else "")
     if not language:
@@ -636,9 +634,28 @@ def _status_context(
     }
 
 
-def _expired_form(
-    request: Request, location: Location, session: CitizenSession, back: str
-) -> Response:
+class ExpiredForm(Exception):
+    """A citizen's form came back without this session's CSRF token: a page from before a
+    kiosk reset, or one left open too long. The app answers with `expired_form_page`."""
+
+    def __init__(self, location: Location, session: CitizenSession, back: str) -> None:
+        super().__init__("request.expired_form")
+        self.location = location
+        self.session = session
+        self.back = back
+
+
+def check_form(
+    request: Request, session: CitizenSession, token: str | None, location: Location, back: str
+) -> None:
+    """Raises `ExpiredForm` (whose page links to `back`) unless the form is this session's."""
+    if not csrf_is_valid(request, session.id, token):
+        raise ExpiredForm(location, session, back)
+
+
+def expired_form_page(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ExpiredForm)
+    location, session, back = error.location, error.session, error.back
     language = page_language(request, session)
     status, message = MESSAGES["request.expired_form"]
     mode = "kiosk" if back.startswith("/kiosk/") else "home"
@@ -697,7 +714,7 @@ def _chrome(
 ) -> dict[str, Any]:
     """What every citizen page around the content needs: paths, the form token, flags."""
     return {
-        "base": _base_path(location, mode),
+        "base": base_path(location, mode),
         "csrf": csrf_token(request, session.id),
         # Nothing to forget yet: the kiosk does not count down on a fresh language choice.
         "idle_enabled": session.language is not None or session.ticket_id is not None,
@@ -739,7 +756,7 @@ def _tile_of(service_code: str) -> str:
     return "officer"
 
 
-def _base_path(location: Location, mode: str) -> str:
+def base_path(location: Location, mode: str) -> str:
     return f"/kiosk/{location.slug}" if mode == "kiosk" else ""
 
 

@@ -34,7 +34,7 @@ from loket.web.pages import at_kiosk_and_home, citizen
 from loket.web.pages import report_handover as handover_pages
 from loket.web.pages import reports as report_pages
 from loket.web.pages.staff_auth import check_staff_csrf, require_staff
-from loket.web.sessions import CitizenSession, citizen_session, csrf_is_valid, store_citizen_session
+from loket.web.sessions import CitizenSession, citizen_session, store_citizen_session
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -98,7 +98,7 @@ def choice_page(
     error: DomainError | None = None,
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     progress = report_pages._progress(container, session)
     if progress is None:
         return report_pages._lost(request, container, location, session, mode)
@@ -135,9 +135,10 @@ def _posted(
     """A choice posted on the identification page: the session, the page's base path and the
     draft's progress, or the page that answers instead (an expired form, a lost draft)."""
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
-    if not csrf_is_valid(request, session.id, submitted.get("csrf_token")):
-        return citizen._expired_form(request, location, session, f"{base}/report/identify")
+    base = citizen.base_path(location, mode)
+    citizen.check_form(
+        request, session, submitted.get("csrf_token"), location, f"{base}/report/identify"
+    )
     progress = report_pages._progress(container, session)
     if progress is None:
         return report_pages._lost(request, container, location, session, mode)

@@ -114,9 +114,10 @@ def acknowledgement_code(
 ) -> Response:
     """A one-time code and its QR code, to fetch the acknowledgement on one's phone."""
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
-    if not csrf_is_valid(request, session.id, submitted.get("csrf_token")):
-        return citizen._expired_form(request, location, session, f"{base}/report/done")
+    base = citizen.base_path(location, mode)
+    citizen.check_form(
+        request, session, submitted.get("csrf_token"), location, f"{base}/report/done"
+    )
     if session.draft_id is None:
         raise DomainError("report.unknown")
     check_rate(request)

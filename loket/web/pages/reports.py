@@ -44,7 +44,6 @@ from loket.web.pages import tips as tip_pages
 from loket.web.sessions import (
     CitizenSession,
     citizen_session,
-    csrf_is_valid,
     store_citizen_session,
 )
 
@@ -129,10 +128,9 @@ def _start(
 ) -> Response:
     session = citizen_session(request)
     form = submitted
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     code = _field(form, "form")
-    if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
-        return citizen._expired_form(request, location, session, base or "/")
+    citizen.check_form(request, session, _field(form, "csrf_token"), location, base or "/")
     if not _FORM_CODE.match(code):
         raise DomainError("form.unknown")
     language = citizen.page_language(request, session)
@@ -155,7 +153,7 @@ def _start(
 def _current(request: Request, container: ContainerDep, location: Location, mode: str) -> Response:
     session = citizen_session(request)
     progress = _progress(container, session)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     if progress is None:
         return RedirectResponse(f"{base}/services/report", status_code=303)
     return RedirectResponse(_next_path(base, progress), status_code=303)
@@ -172,7 +170,7 @@ def _question(
     entered: Any = None,
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     progress = _progress(container, session)
     if progress is None:
         return _lost(request, container, location, session, mode)
@@ -245,10 +243,9 @@ def _answer(
     submitted: Submitted,
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     form = submitted
-    if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
-        return citizen._expired_form(request, location, session, f"{base}/report")
+    citizen.check_form(request, session, _field(form, "csrf_token"), location, f"{base}/report")
     progress = _progress(container, session)
     if progress is None:
         return _lost(request, container, location, session, mode)
@@ -299,7 +296,7 @@ def _check(
     submitted: Submitted | None = None,
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     progress = _progress(container, session)
     if progress is None:
         return _lost(request, container, location, session, mode)
@@ -337,10 +334,11 @@ def _submit(
     request: Request, container: ContainerDep, location: Location, mode: str, submitted: Submitted
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     form = submitted
-    if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
-        return citizen._expired_form(request, location, session, f"{base}/report/check")
+    citizen.check_form(
+        request, session, _field(form, "csrf_token"), location, f"{base}/report/check"
+    )
     if session.draft_id is None:
         return _lost(request, container, location, session, mode)
     try:
@@ -376,7 +374,7 @@ def _done(
     sent: bool = False,
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     if session.draft_id is None:
         return RedirectResponse(base or "/", status_code=303)
     try:
@@ -411,9 +409,10 @@ def _email(
 ) -> Response:
     """Send the acknowledgement's link to an address the citizen gives (optional)."""
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
-    if not csrf_is_valid(request, session.id, _field(submitted, "csrf_token")):
-        return citizen._expired_form(request, location, session, f"{base}/report/done")
+    base = citizen.base_path(location, mode)
+    citizen.check_form(
+        request, session, _field(submitted, "csrf_token"), location, f"{base}/report/done"
+    )
     if session.draft_id is None:
         return _lost(request, container, location, session, mode)
     address = _field(submitted, "email")[:254]
@@ -432,12 +431,13 @@ def _code(
     request: Request, container: ContainerDep, location: Location, mode: str, submitted: Submitted
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     form = submitted
     back = _field(form, "back")
     back = back if re.fullmatch(r"(/kiosk/[a-z0-9-]+)?/report(/q/[a-z0-9_]+|/check)?", back) else ""
-    if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
-        return citizen._expired_form(request, location, session, back or f"{base}/report")
+    citizen.check_form(
+        request, session, _field(form, "csrf_token"), location, back or f"{base}/report"
+    )
     if session.draft_id is None:
         return _lost(request, container, location, session, mode)
     code = report_service.issue_resume_code(container.reports, session.draft_id)
@@ -488,10 +488,11 @@ def _resume(
     request: Request, container: ContainerDep, location: Location, mode: str, submitted: Submitted
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     form = submitted
-    if not csrf_is_valid(request, session.id, _field(form, "csrf_token")):
-        return citizen._expired_form(request, location, session, f"{base}/report/resume")
+    citizen.check_form(
+        request, session, _field(form, "csrf_token"), location, f"{base}/report/resume"
+    )
     typed = _field(form, "code")[:40]
     # Codes are guessable only by many tries: the public rate limit applies per address.
     allowed, retry_after = request.app.state.ticket_limiter.allow(client_address(request))

@@ -90,9 +90,8 @@ def _renew(
     request: Request, container: ContainerDep, location: Location, mode: str, fields: Fields
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
-    if not csrf_is_valid(request, session.id, fields.get("csrf_token")):
-        return citizen._expired_form(request, location, session, f"{base}/report/done")
+    base = citizen.base_path(location, mode)
+    citizen.check_form(request, session, fields.get("csrf_token"), location, f"{base}/report/done")
     if session.draft_id is None:
         raise DomainError("report.unknown")
     handover_pages.check_rate(request)
@@ -141,7 +140,7 @@ def _add_follow_up(
     request: Request, container: ContainerDep, location: Location, mode: str, fields: Fields
 ) -> Response:
     session = citizen_session(request)
-    base = citizen._base_path(location, mode)
+    base = citizen.base_path(location, mode)
     if not csrf_is_valid(request, session.id, fields.get("csrf_token")):
         return _follow_up_page(
             request, container, location, mode, fields, error=DomainError("request.expired_form")
