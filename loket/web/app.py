@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loket import __version__
-from loket.adapters.events.hub import in_thread
+from loket.adapters.events.hub import cancel_and_wait, in_thread
 from loket.bootstrap import Container, build
 from loket.config import Settings
 from loket.domain.errors import DomainError
@@ -101,11 +101,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(*tasks)
             await current.call_relay.stop()
             await current.hub.stop()
             if owns_container:

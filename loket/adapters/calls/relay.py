@@ -17,6 +17,8 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
+from loket.adapters.events.hub import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "loket:call:"
@@ -111,10 +113,7 @@ class RedisRelay(InProcessRelay):
         self._listener = asyncio.create_task(self._listen(), name="loket-call-relay")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await cancel_and_wait(self._listener)
         if self._pubsub is not None:
             await self._pubsub.aclose()
         if self._client is not None:

@@ -57,6 +57,19 @@ async def in_thread(func: Callable[..., T], *args: Any) -> T:
         raise
 
 
+async def cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel the tasks and wait until they have ended.
+
+    Unlike `await task` under `suppress(CancelledError)`, this keeps a cancel of the caller
+    itself: a shutdown that is cancelled stops.
+    """
+    running = {task for task in tasks if task is not None}
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running)
+
+
 @dataclass(eq=False)
 class Subscription:
     # One place more than the backlog, so that the `None` that ends a dropped subscription
@@ -138,9 +151,7 @@ class EventHub:
         self._task = asyncio.create_task(self._run(), name="loket-event-hub")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait({self._task})  # unlike `await`, keeps a cancel of stop() itself
+        await cancel_and_wait(self._task)
         for subscription in [*self._subscribers, *self._direct_subscribers()]:
             self._drop(subscription)
         await self.wake.stop()

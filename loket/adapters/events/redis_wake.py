@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import redis
 import redis.asyncio as aioredis
 
-from loket.adapters.events.hub import Wake
+from loket.adapters.events.hub import Wake, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +31,7 @@ class RedisWake(Wake):
         self._listener = asyncio.create_task(self._listen(), name="loket-redis-wake")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await cancel_and_wait(self._listener)
         if self._client is not None:
             await self._client.aclose()
         self._publisher.close()
