@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 import argon2
@@ -33,11 +34,16 @@ class Totp:
     def new_secret(self) -> str:
         return pyotp.random_base32()
 
-    def verify(self, secret: str, code: str, at: datetime) -> bool:
+    def matched_step(self, secret: str, code: str, at: datetime) -> int | None:
         code = code.strip().replace(" ", "")
         if not code.isdigit():
-            return False
-        return bool(pyotp.TOTP(secret).verify(code, for_time=at, valid_window=1))
+            return None
+        totp = pyotp.TOTP(secret)
+        now = totp.timecode(at)
+        for step in (now, now - 1, now + 1):
+            if hmac.compare_digest(totp.generate_otp(step), code):
+                return step
+        return None
 
     def provisioning_uri(self, secret: str, username: str) -> str:
         return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=self._issuer)

@@ -127,6 +127,10 @@ class StaffRepository(Protocol):
 
     def save_credentials(self, staff_id: int, credentials: Credentials) -> None: ...
 
+    def claim_code_step(self, staff_id: int, step: int) -> bool:
+        """Record that the authenticator code of time step `step` was used; False when a code
+        of this step or a later one was used already (a replayed or older code)."""
+
 
 class HelpRequestRepository(Protocol):
     def add(self, help_request: HelpRequest) -> None:
@@ -556,7 +560,8 @@ class ThrottleRepository(Protocol):
 class SecondFactor(Protocol):
     def new_secret(self) -> str: ...
 
-    def verify(self, secret: str, code: str, at: datetime) -> bool: ...
+    def matched_step(self, secret: str, code: str, at: datetime) -> int | None:
+        """The time step whose code `code` is, if it is one of those accepted at `at`."""
 
     def provisioning_uri(self, secret: str, username: str) -> str: ...
 

@@ -21,7 +21,14 @@ from loket.config import Settings
 from loket.domain.staff import OfficerStatus, Role
 from loket.services.queue import set_officer_status
 from loket.services.staff import add_staff
-from tests.conftest import ALL_SERVICES, FAST_HASHER, PASSWORD, seed_locations, unavailable
+from tests.conftest import (
+    ALL_SERVICES,
+    FAST_HASHER,
+    PASSWORD,
+    seed_locations,
+    unavailable,
+    unused_code,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -76,7 +83,7 @@ class LiveServer:
     server: Any = None
 
     def code(self, username: str) -> str:
-        return self.container.totp.current_code(self.totp_secrets[username], self.clock.now())
+        return unused_code(self.container, self.totp_secrets[username], username)
 
 
 @pytest.fixture(scope="session")

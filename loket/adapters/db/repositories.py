@@ -15,6 +15,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -468,6 +469,17 @@ class SqlStaffRepository:
                 password_change_required=credentials.password_change_required,
             )
         )
+
+    def claim_code_step(self, staff_id: int, step: int) -> bool:
+        # One conditional update: of two sign-ins racing with one code, only one matches.
+        c = t.staff.c
+        claimed = self._conn.execute(
+            update(t.staff)
+            .where(c.id == staff_id)
+            .where(or_(c.totp_last_step.is_(None), c.totp_last_step < step))
+            .values(totp_last_step=step)
+        )
+        return claimed.rowcount == 1
 
     def _one(self, query: Any, parameters: dict[str, Any]) -> StaffMember:
         row = self._conn.execute(query, parameters).first()

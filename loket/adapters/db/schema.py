@@ -99,6 +99,8 @@ staff = Table(
     Column("totp_secret", String(64)),
     # False until the person proved they hold the secret (first sign-in shows the QR code).
     Column("totp_enrolled", Boolean, nullable=False),
+    # The time step of the last authenticator code used: a code works once.
+    Column("totp_last_step", BigInteger),
     # True while the password is one an administrator chose: changed at the next sign-in.
     Column("password_change_required", Boolean, nullable=False, server_default=false()),
 )
