@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.encoders import jsonable_encoder
 
 from loket.adapters.db.event_log import StoredEvent
+from loket.adapters.events.hub import in_thread
 from loket.bootstrap import Container
 from loket.domain.errors import NotFound
 from loket.domain.staff import Role
@@ -40,6 +42,9 @@ AUTH_TIMEOUT_SECONDS = 10
 # Proxies and NAT routers drop connections that stay silent for 30-60 s; a heartbeat after
 # this much silence keeps them open and lets a screen tell "quiet" from "cut off".
 HEARTBEAT_SECONDS = 15.0
+# A staff stream asks this often whether its sign-in still holds: after a closed account, a
+# new password or "sign out everywhere" the console stops receiving within this time.
+STAFF_RECHECK_SECONDS = 30.0
 # Ticket fields the public stream leaves out: the id is the citizen's key to follow or
 # cancel their ticket, and who serves whom is back-office business.
 PRIVATE_TICKET_FIELDS = ("id", "officer_id")
@@ -129,6 +134,10 @@ async def staff_stream(websocket: WebSocket) -> None:
     def snapshot() -> dict[str, Any]:
         return jsonable_encoder(routes.get_queue(container, member))
 
+    def still_signed_in() -> bool:
+        current = staff_service.staff_for_token(container.staff, token)
+        return current is not None and current.has_role(Role.OFFICER, Role.SUPERVISOR, Role.HOST)
+
     await _stream(
         websocket,
         container,
@@ -136,6 +145,7 @@ async def staff_stream(websocket: WebSocket) -> None:
         matches=lambda event: True,
         snapshot=snapshot,
         public=False,
+        still_allowed=still_signed_in,
     )
 
 
@@ -155,11 +165,13 @@ async def _stream(
     snapshot: Any,
     public: bool,
     location_id: int | None = None,
+    still_allowed: Callable[[], bool] | None = None,
 ) -> None:
     """Replay or snapshot, then live events until the client leaves.
 
     `location_id` narrows what the hub hands this stream (None: every event); `matches`
-    decides what is sent.
+    decides what is sent. `still_allowed`, asked every `STAFF_RECHECK_SECONDS` (in a worker
+    thread), closes the stream with 4401 once it says no.
     """
     hub = container.hub
     log = container.event_log
@@ -188,13 +200,22 @@ async def _stream(
                 {"seq": cursor, "type": "snapshot", "version": 1, "data": state}
             )
         sender = _Sender(websocket, matches, public, cursor)
+        recheck_at = time.monotonic() + STAFF_RECHECK_SECONDS
         # The live events queued meanwhile come from the queue; once it is empty the hub
         # sends the next ones itself (no task wakes per event), and this task only waits
         # for the end and keeps the socket from falling silent.
         while not subscription.is_dropped:
             if subscription.deliver is None and subscription.queue.empty():
                 hub.deliver_directly(subscription, sender.deliver, location_id)
-            event = await _next_or_none(subscription, sender.until_heartbeat())
+            wait = sender.until_heartbeat()
+            if still_allowed is not None:
+                if time.monotonic() >= recheck_at:
+                    if not await in_thread(still_allowed):
+                        await websocket.close(code=CLOSE_UNAUTHORIZED)
+                        break
+                    recheck_at = time.monotonic() + STAFF_RECHECK_SECONDS
+                wait = min(wait, recheck_at - time.monotonic())
+            event = await _next_or_none(subscription, max(0.0, wait))
             if event is _CLOSED:
                 break
             if event is not None:

@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
+from loket.adapters.db.schema import staff_tokens
 from loket.domain.staff import OfficerStatus
 from loket.domain.tickets import TicketState
 from loket.services import queue
+from loket.web import ws as ws_module
 from tests.browser.conftest import LiveServer, assert_accessible, make_officer_available, sign_in
 from tests.browser.test_officer import take
 
@@ -102,3 +105,18 @@ def test_an_officer_is_denied_the_supervisor_board(page: Any, live_server: LiveS
     response = page.goto(f"{live_server.url}/supervisor")
     assert response is not None and response.status == 403
     assert page.locator("h1").inner_text()
+
+
+def test_a_board_whose_sign_in_ends_leaves_for_the_sign_in_page(
+    page: Any, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The board itself polls only every 30 s, and a sign-in that runs out makes no event:
+    # its live stream, rechecked here every half second, is what tells it.
+    monkeypatch.setattr(ws_module, "STAFF_RECHECK_SECONDS", 0.5)
+    sign_in(page, live_server, "els")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    page.wait_for_load_state("networkidle")  # the refresh after the stream's first snapshot
+    with live_server.container.engine.begin() as conn:  # the 12 hours are up
+        conn.execute(update(staff_tokens).values(expires_at=live_server.clock.now()))
+    page.wait_for_url("**/staff/sign-in", timeout=10_000)
+    expect(page.locator("#username")).to_be_visible()

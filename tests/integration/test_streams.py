@@ -18,6 +18,7 @@ from loket.adapters.db.uow import SqlUnitOfWorkFactory
 from loket.domain.staff import OfficerStatus, Role
 from loket.domain.tickets import Ticket
 from loket.services import queue
+from loket.services import staff as staff_service
 from loket.services.queue import QueueContext
 from loket.web import ws as ws_module
 from loket.web.app import create_app
@@ -368,6 +369,31 @@ def test_the_staff_stream_sends_the_queue_then_ticket_and_officer_events(
         assert by_type["ticket.returned"]["reason"] == "officer_offline"
         assert by_type["officer.status_changed"]["status"] == "offline"
         assert_silent(ws)
+
+
+def test_the_staff_stream_closes_once_its_sign_in_is_revoked(
+    world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws_module, "STAFF_RECHECK_SECONDS", 0.2)
+    monkeypatch.setattr(ws_module, "HEARTBEAT_SECONDS", 0.1)
+    add_officer(world, "els", roles=frozenset({Role.SUPERVISOR}), status=None)
+    token = staff_token(client, world, "els")
+    with client.websocket_connect("/ws/staff") as ws:
+        ws.send_json({"token": token, "after": None})
+        assert receive(ws)["type"] == "snapshot"
+        # Signed in: several rechecks pass, the stream keeps beating.
+        beats = [receive(ws) for _ in range(8)]
+        assert {beat["type"] for beat in beats} == {"heartbeat"}
+
+        staff_service.sign_out(world.container.staff, token, everywhere=True)
+        for _ in range(20):  # heartbeats until the next recheck, then the close
+            try:
+                assert receive(ws)["type"] == "heartbeat"
+            except WebSocketDisconnect as closed:
+                assert closed.code == 4401
+                break
+        else:
+            pytest.fail("the stream went on after its sign-in was revoked")
 
 
 # -- Origin ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // A live stream from the server that survives reconnects: it resumes after the last
 // sequence number it saw, so nothing is missed and nothing is applied twice.
 
-const FINAL_CLOSE_CODES = new Set([4401, 4403, 4404]);
+const SIGNED_OUT = 4401;
+const FINAL_CLOSE_CODES = new Set([SIGNED_OUT, 4403, 4404]);
 const MAX_BACKOFF_MS = 15000;
 
 export class LiveStream {
@@ -52,6 +53,12 @@ export class LiveStream {
     socket.addEventListener("message", (event) => this.receive(event.data));
     socket.addEventListener("close", (event) => {
       this.setState("stale");
+      // A staff stream whose sign-in ended (account closed, new password, signed out
+      // everywhere): the page itself now leads to the sign-in.
+      if (event.code === SIGNED_OUT && this.options.sendHello && !this.stopped) {
+        location.reload();
+        return;
+      }
       if (this.stopped || FINAL_CLOSE_CODES.has(event.code)) return;
       const wait = this.backoff;
       this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
