@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## Set up, migrate, seed the demo and serve on http://127.0.0.1:8000 (with the TEST login)
 run: $(STAMP)
-	LOKET_OIDC_TEST_PROVIDER=$${LOKET_OIDC_TEST_PROVIDER:-1} $(BIN)/loket serve
+	LOKET_DEMO=$${LOKET_DEMO:-true} LOKET_OIDC_TEST_PROVIDER=$${LOKET_OIDC_TEST_PROVIDER:-1} $(BIN)/loket serve
 
 ## Set up and run every check and test
 test: $(STAMP) check

@@ -16,7 +16,9 @@ class Settings:
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
-    demo: bool = True
+    # Off unless asked (`make run` asks): a production start must never make accounts whose
+    # passwords it prints.
+    demo: bool = False
     # Origins allowed to open WebSockets besides the service's own (e.g. behind a proxy).
     allowed_origins: tuple[str, ...] = ()
     offer_timeout_seconds: int = 30
