@@ -177,7 +177,9 @@ def complete_sign_in(
         member = uow.staff.get(staff_id)
         _check_throttle(uow, member.username, address, now)
         credentials = uow.staff.credentials(staff_id)
-        if not credentials.totp_enrolled or not _code_is_new(ctx, uow, staff_id, code, now):
+        if not credentials.totp_enrolled or not _code_is_new(
+            ctx, uow, staff_id, credentials.totp_secret, code, now
+        ):
             _fail(uow, member.username, address, now, member)
         return _issue_token_or_ask_password(uow, member, credentials, address, now)
 
@@ -241,7 +243,7 @@ def confirm_enrolment(
         credentials = uow.staff.credentials(staff_id)
         if credentials.totp_enrolled:
             raise Refused("auth.already_enrolled")
-        if not _code_is_new(ctx, uow, staff_id, code, now):
+        if not _code_is_new(ctx, uow, staff_id, credentials.totp_secret, code, now):
             _fail(uow, member.username, address, now, member)
         enrolled = replace(credentials, totp_enrolled=True)
         uow.staff.save_credentials(staff_id, enrolled)
@@ -249,11 +251,15 @@ def confirm_enrolment(
 
 
 def _code_is_new(
-    ctx: StaffContext, uow: UnitOfWork, staff_id: int, code: str, now: datetime
+    ctx: StaffContext,
+    uow: UnitOfWork,
+    staff_id: int,
+    secret: str | None,
+    code: str,
+    now: datetime,
 ) -> bool:
     """The code is the account's current one and was not used before: someone who saw it
     typed (or caught it on the way) cannot sign in with it too (RFC 6238, section 5.2)."""
-    secret = uow.staff.credentials(staff_id).totp_secret
     step = None if secret is None else ctx.second_factor.matched_step(secret, code, now)
     return step is not None and uow.staff.claim_code_step(staff_id, step)
 
