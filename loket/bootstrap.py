@@ -37,7 +37,7 @@ from loket.domain.surveys import Survey
 from loket.domain.tickets import QueuePolicy
 from loket.services.assistant import AssistantContext
 from loket.services.callbacks import CallbackContext
-from loket.services.calls import CallBoard, CallContext, IceConfig
+from loket.services.calls import CallBoard, CallBoardShare, CallContext, IceConfig
 from loket.services.export import ExportContext
 from loket.services.figures import FigureContext
 from loket.services.follow_up import FollowUpContext
@@ -83,9 +83,14 @@ class Container:
     oidc: OidcClient | None = None
     # With LOKET_SMTP_HOST: sends the outbox, retrying (adapters/notify/delivery.py).
     mail_delivery: MailDelivery | None = None
+    # With LOKET_REDIS_URL: the nodes tell each other their running calls (the supervisor's
+    # view of every call); one node alone knows them all already.
+    call_board_share: CallBoardShare | None = None
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.call_board_share is not None:
+            self.call_board_share.close()
 
 
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name; the key itself is made at run time
@@ -171,6 +176,7 @@ def build(
         calls=_calls(settings, queue, secret_key),
         call_relay=_call_relay(settings, board),
         call_board=board,
+        call_board_share=_call_board_share(settings),
         reports=reports,
         handover=HandoverContext(
             reports=reports,
@@ -299,6 +305,14 @@ def _calls(settings: Settings, queue: QueueContext, secret_key: bytes) -> CallCo
         token_ttl=timedelta(seconds=settings.call_token_seconds),
         grace=timedelta(seconds=settings.call_grace_seconds),
     )
+
+
+def _call_board_share(settings: Settings) -> CallBoardShare | None:
+    if not settings.redis_url:
+        return None
+    from loket.adapters.calls.board_share import RedisCallBoardShare
+
+    return RedisCallBoardShare(settings.redis_url)
 
 
 def _call_relay(settings: Settings, board: CallBoard) -> InProcessRelay:

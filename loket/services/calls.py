@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from loket.domain.audit import AuditAction, AuditRecord
 from loket.domain.calls import (
@@ -375,6 +375,40 @@ class CallRecord:
     quality: dict[CallRole, QualitySample] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RunningCall:
+    """What the supervisor sees of a running call. Every node relaying a call sees its
+    messages in one order, so every node's copy of it is the same."""
+
+    call_id: str
+    state: CallState
+    started_at: datetime | None
+    quality: Mapping[CallRole, QualitySample]
+
+
+class CallBoardShare(Protocol):
+    """Where the nodes tell each other which calls they relay (with Redis: a key per node)."""
+
+    def publish(self, calls: list[RunningCall]) -> None:
+        """This node's running calls, replacing what it said before."""
+
+    def withdraw(self) -> None:
+        """This node stops: its calls are no longer its to show."""
+
+    def everyone(self) -> list[RunningCall]:
+        """What every node said last, not older than a few seconds; [] when unreachable."""
+
+    def close(self) -> None: ...
+
+
+def running_calls(board: CallBoard, share: CallBoardShare | None) -> list[RunningCall]:
+    """The calls running on any node, oldest first: this node's from its board, the others'
+    as they last published them (a call relayed here too is taken from here, the freshest)."""
+    by_id = {call.call_id: call for call in share.everyone()} if share is not None else {}
+    by_id.update((call.call_id, call) for call in board.running_calls())
+    return sorted(by_id.values(), key=lambda c: (c.started_at is None, c.started_at))
+
+
 class CallBoard:
     """The calls with a participant on this node, with their latest quality per side.
 
@@ -441,6 +475,13 @@ class CallBoard:
         """Calls not ended, oldest first."""
         records = [r for r in self._calls.values() if r.call.state is not CallState.ENDED]
         return sorted(records, key=lambda r: (r.call.started_at is None, r.call.started_at))
+
+    def running_calls(self) -> list[RunningCall]:
+        """`running`, as the supervisor sees it and the nodes share it."""
+        return [
+            RunningCall(r.call.call_id, r.call.state, r.call.started_at, dict(r.quality))
+            for r in self.running()
+        ]
 
 
 def _apply(

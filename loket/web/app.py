@@ -98,10 +98,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         ]
         if current.mail_delivery is not None:
             tasks.append(asyncio.create_task(_deliver_mail(current), name="loket-mail"))
+        if current.call_board_share is not None:
+            tasks.append(asyncio.create_task(_share_calls(current), name="loket-call-board"))
         try:
             yield
         finally:
             await cancel_and_wait(*tasks)
+            if current.call_board_share is not None:
+                await in_thread(current.call_board_share.withdraw)
             await current.call_relay.stop()
             await current.hub.stop()
             if owns_container:
@@ -353,6 +357,23 @@ async def _deliver_mail(container: Container) -> None:
             await in_thread(delivery.run_once)
         except Exception:
             log.exception("mail delivery failed; will retry")
+
+
+# How often a node tells the others its running calls (with Redis): a supervisor's view of a
+# call on another node is at most this late.
+CALL_SHARE_SECONDS = 2.0
+
+
+async def _share_calls(container: Container) -> None:
+    share = container.call_board_share
+    assert share is not None
+    while True:
+        try:
+            # Read on the event loop, where the board changes; written to Redis in a thread.
+            await in_thread(share.publish, container.call_board.running_calls())
+        except Exception:
+            log.exception("sharing this node's calls failed; will retry")
+        await asyncio.sleep(CALL_SHARE_SECONDS)
 
 
 async def _prune_events(container: Container) -> None:

@@ -4,7 +4,8 @@ officer on another, one channel per call."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -14,10 +15,20 @@ from starlette.testclient import TestClient
 from loket.adapters.calls.relay import RedisRelay
 from loket.bootstrap import Container, build
 from loket.config import Settings
+from loket.domain.staff import Role
 from loket.services import calls as call_service
 from loket.web.app import create_app
-from tests.conftest import FAST_HASHER, REDIS_URL, FakeClock, World, unavailable
-from tests.integration.test_call_signalling import BASE, SDP, join, message, next_of, served
+from tests.conftest import FAST_HASHER, REDIS_URL, FakeClock, World, add_officer, unavailable
+from tests.integration.test_assistant import sign_in
+from tests.integration.test_call_signalling import (
+    BASE,
+    SDP,
+    join,
+    message,
+    next_of,
+    served,
+    state_becomes,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -67,3 +78,41 @@ def test_a_citizen_and_an_officer_on_different_nodes_reach_each_other(
     assert next_of(officer, "call.answer")["from"] == "citizen"
     citizen.send_text(message("call.hangup"))
     assert next_of(officer, "call.ended")["data"]["reason"] == "hangup:citizen"
+
+
+def test_a_supervisor_on_another_node_sees_the_call_and_its_quality(
+    world: World, nodes: list[TestClient]
+) -> None:
+    add_officer(world, "els", roles=frozenset({Role.SUPERVISOR}), status=None)
+    sign_in(nodes[1], world, "els")
+    ticket, officer_id = served(world)
+    ctx = world.container.calls
+    # Both sides of the call on node a; the supervisor's board is served by node b.
+    officer, _ = join(nodes[0], call_service.issue_officer_token(ctx, officer_id, ticket.id).token)
+    citizen, _ = join(nodes[0], call_service.issue_citizen_token(ctx, ticket.id).token)
+    next_of(citizen, "call.joined")
+    state_becomes(officer, "connecting")  # both present, as the browsers wait for
+    citizen.send_text(message("call.state", connection="connected"))
+    state_becomes(officer, "active")
+    officer.send_text(message("call.quality", rtt_ms=480.0, loss_percent=1.0, bitrate_kbps=900.0))
+    officer.send_text(message("call.ping", nonce="n1"))
+    next_of(officer, "call.pong")
+
+    row = f'data-call-id="{ticket.id}" data-role="officer" data-state="active" class="poor"'
+    assert eventually(lambda: row in nodes[1].get("/supervisor/calls").text)
+    board = nodes[1].get("/supervisor/calls").text
+    assert ticket.number in board and 'data-metric="rtt">480<' in board
+
+    citizen.send_text(message("call.hangup"))
+    next_of(officer, "call.ended")
+    assert eventually(lambda: ticket.id not in nodes[1].get("/supervisor/calls").text)
+
+
+def eventually(check: Callable[[], bool], within: float = 10.0) -> bool:
+    """Nodes share their calls every couple of seconds: poll until `check` holds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False

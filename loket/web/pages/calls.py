@@ -180,7 +180,7 @@ def officer_call_text(translate: Any) -> dict[str, str]:
 
 @router.get("/supervisor/calls", response_class=HTMLResponse)
 def running_calls(request: Request, member: SupervisorMember, container: ContainerDep) -> Response:
-    """Running calls on this node and their latest quality, for supervisor-calls.js."""
+    """Running calls (on every node) and their latest quality, for supervisor-calls.js."""
     return render(
         request,
         "supervisor/_calls.html",
@@ -194,12 +194,11 @@ def calls_view(container: ContainerDep) -> list[dict[str, Any]]:
     tickets = {t.id: t for t in queue_service.queue_view(container.queue).tickets}
     now = container.call_board.now()
     rows = []
-    for record in container.call_board.running():
-        call = record.call
+    for call in call_service.running_calls(container.call_board, container.call_board_share):
         ticket = tickets.get(call.call_id)
         sides = []
         for role in (CallRole.CITIZEN, CallRole.OFFICER):
-            sample = record.quality.get(role)
+            sample = call.quality.get(role)
             sides.append(
                 {
                     "role": role.value,
