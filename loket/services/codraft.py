@@ -191,7 +191,10 @@ def shared_version(ctx: ReportContext, ticket_id: str, participant: Participant)
     with ctx.uow(read_only=True) as uow:
         ticket = _ticket(uow, ticket_id, participant)
         found = _shared_draft(uow, ticket.id)
-        return None if found is None else version_tag(found[1], found[0])
+        if found is None:
+            return None
+        shared, draft = found
+        return version_tag(draft, shared)
 
 
 def read_shared(ctx: ReportContext, ticket_id: str, participant: Participant) -> SharedView | None:

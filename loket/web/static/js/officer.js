@@ -285,19 +285,21 @@ async function sendInBackground(form, submitter) {
   const buttons = form.querySelectorAll("button[type=submit]");
   buttons.forEach((button) => (button.disabled = true));
   let response;
+  let body;
   try {
     response = await fetch(form.action, {
       method: "POST",
       body: new FormData(form, submitter),
       credentials: "same-origin",
     });
+    body = await response.text(); // the connection may also drop while the answer comes in
   } catch {
     delete form.dataset.submitting;
     buttons.forEach((button) => (button.disabled = false));
     announcer.textContent = text.not_sent;
     return;
   }
-  const answer = new DOMParser().parseFromString(await response.text(), "text/html");
+  const answer = new DOMParser().parseFromString(body, "text/html");
   const newPanel = answer.getElementById("officer-panel");
   if (!newPanel) {
     // Signed out meanwhile (the sign-in page), or refused outright: the console itself says
